@@ -1,0 +1,66 @@
+# postern - a hardened per-connection mail receiver.
+# make; make test; make install PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+CC ?= cc
+
+WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
+	-Wmissing-prototypes -Wformat=2 -Wvla
+HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+HARDEN_LD = -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+CFLAGS ?= -O2 -g
+ifeq ($(SANITIZE),1)
+CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+HARDEN = -fPIE
+endif
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS)
+ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
+
+PROGRAMS = smtpd enqueue
+MAN8 = smtpd.8 enqueue.8
+MAN5 = queue.5 postern.conf.5
+
+COMMON = util.o log.o config.o list.o queue.o
+SMTPD_OBJS = smtpd.o session.o message.o body.o route.o client.o \
+	queuesink.o qmailqueue.o $(COMMON)
+ENQUEUE_OBJS = enqueue.o $(COMMON)
+
+all: $(PROGRAMS)
+
+smtpd: $(SMTPD_OBJS)
+	$(CC) -o $@ $(SMTPD_OBJS) $(ALL_LDFLAGS)
+
+enqueue: $(ENQUEUE_OBJS)
+	$(CC) -o $@ $(ENQUEUE_OBJS) $(ALL_LDFLAGS)
+
+%.o: %.c *.h
+	$(CC) $(ALL_CFLAGS) -c $<
+
+test: all
+	bats tests
+
+lint-man:
+	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
+
+run: all
+	./contrib/run-local
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+
+uninstall:
+	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for m in $(MAN8); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
+	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
+
+clean:
+	rm -f *.o $(PROGRAMS)
+
+.PHONY: all test lint-man run install uninstall clean

@@ -1,0 +1,308 @@
+/*
+ * config.c - reads smtpd.conf and the domain lists.  A file that is
+ * absent takes its defaults; a file that exists but cannot be read is an
+ * error, never a silent default, because a default may be wider than what
+ * the administrator wrote.  A line that cannot be parsed is reported with
+ * file and line number and skipped.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define LINE_MAX_CONF 4096
+#define MAX_WARNINGS 32
+
+/*
+ * Warnings are held until the "log" key is known, so that they reach the
+ * destination the administrator chose.
+ */
+static char warnings[MAX_WARNINGS][256];
+static unsigned nwarnings;
+
+static void
+warn_line(const char *file, unsigned lineno, const char *what)
+{
+	if (nwarnings < MAX_WARNINGS)
+		snprintf(warnings[nwarnings++], sizeof warnings[0],
+		    "config: file=%s line=%u: %s; line ignored", file, lineno,
+		    what);
+}
+
+void
+config_report_warnings(void)
+{
+	for (unsigned i = 0; i < nwarnings; i++)
+		log_msg(LOG_WARNING, "%s", warnings[i]);
+	nwarnings = 0;
+}
+
+/* Strips leading and trailing white space in place. */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+typedef int (*line_fn)(void *ctx, char *line, const char *file,
+    unsigned lineno);
+
+/*
+ * Calls fn for every significant line of DIR/NAME.  Returns 0 when the
+ * file was read or is absent, -1 when it exists but cannot be read.
+ */
+static int
+read_conf_file(const char *dir, const char *name, line_fn fn, void *ctx,
+    char *err, size_t errlen)
+{
+	char path[4096], line[LINE_MAX_CONF];
+	unsigned lineno = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof line, fp) != NULL) {
+		size_t n = strlen(line);
+		char *t;
+
+		lineno++;
+		if (n == sizeof line - 1 && line[n - 1] != '\n') {
+			int c;
+			while ((c = getc(fp)) != EOF && c != '\n')
+				;
+			warn_line(name, lineno, "line too long");
+			continue;
+		}
+		t = trim(line);
+		if (*t == '\0' || *t == '#')
+			continue;
+		if (fn(ctx, t, name, lineno) < 0) {
+			fclose(fp);
+			snprintf(err, errlen, "out of memory reading %s", path);
+			return -1;
+		}
+	}
+	if (ferror(fp)) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		    strerror(errno));
+		fclose(fp);
+		return -1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	if (strcmp(v, "yes") == 0)
+		*out = 1;
+	else if (strcmp(v, "no") == 0)
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+static int
+parse_number(const char *v, unsigned long long max, unsigned long long *out)
+{
+	return parse_ulong(v, max, out);
+}
+
+static int
+parse_uint(const char *v, unsigned *out)
+{
+	unsigned long long n;
+
+	if (parse_number(v, 0xffffffffULL, &n) < 0)
+		return -1;
+	*out = (unsigned)n;
+	return 0;
+}
+
+/* Returns 0 when the key and value were understood, -1 otherwise. */
+static int
+apply_setting(struct config *c, const char *key, const char *v)
+{
+	if (strcmp(key, "hostname") == 0)
+		return str_copy(c->hostname, v, sizeof c->hostname) <
+		    sizeof c->hostname ? 0 : -1;
+	if (strcmp(key, "banner") == 0)
+		return str_copy(c->banner, v, sizeof c->banner) <
+		    sizeof c->banner ? 0 : -1;
+	if (strcmp(key, "mailroot") == 0)
+		return str_copy(c->mailroot, v, sizeof c->mailroot) <
+		    sizeof c->mailroot ? 0 : -1;
+	if (strcmp(key, "maxsize") == 0)
+		return parse_number(v, 1ULL << 50, &c->maxsize);
+	if (strcmp(key, "queuelifetime") == 0)
+		return parse_number(v, 1ULL << 40, &c->queuelifetime);
+	if (strcmp(key, "maxrcpt") == 0)
+		return parse_uint(v, &c->maxrcpt) < 0 || c->maxrcpt == 0 ||
+		    c->maxrcpt > 100000 ? -1 : 0;
+	if (strcmp(key, "maxerrors") == 0)
+		return parse_uint(v, &c->maxerrors) < 0 || c->maxerrors == 0
+		    ? -1 : 0;
+	if (strcmp(key, "timeout") == 0)
+		return parse_uint(v, &c->timeout) < 0 || c->timeout == 0 ||
+		    c->timeout > 86400 ? -1 : 0;
+	if (strcmp(key, "greetdelay") == 0)
+		return parse_uint(v, &c->greetdelay) < 0 ||
+		    c->greetdelay > 3600 ? -1 : 0;
+	if (strcmp(key, "barelf") == 0) {
+		if (strcmp(v, "normalize") == 0)
+			c->barelf = BARELF_NORMALIZE;
+		else if (strcmp(v, "reject") == 0)
+			c->barelf = BARELF_REJECT;
+		else
+			return -1;
+		return 0;
+	}
+	if (strcmp(key, "strictsync") == 0)
+		return parse_bool(v, &c->strictsync);
+	if (strcmp(key, "casesensitive") == 0)
+		return parse_bool(v, &c->casesensitive);
+	if (strcmp(key, "vrfy") == 0)
+		return parse_bool(v, &c->vrfy);
+	if (strcmp(key, "expn") == 0)
+		return parse_bool(v, &c->expn);
+	if (strcmp(key, "log") == 0) {
+		if (strcmp(v, "syslog") == 0)
+			c->log_stderr = 0;
+		else if (strcmp(v, "stderr") == 0)
+			c->log_stderr = 1;
+		else
+			return -1;
+		return 0;
+	}
+	return -2;
+}
+
+static int
+setting_line(void *ctx, char *line, const char *file, unsigned lineno)
+{
+	struct config *c = ctx;
+	char *key = line, *v = line;
+	int r;
+
+	while (*v && !isspace((unsigned char)*v))
+		v++;
+	if (*v == '\0') {
+		warn_line(file, lineno, "no value");
+		return 0;
+	}
+	*v++ = '\0';
+	v = trim(v);
+	r = apply_setting(c, key, v);
+	if (r == -2)
+		warn_line(file, lineno, "unknown key");
+	else if (r < 0)
+		warn_line(file, lineno, "bad value");
+	return 0;
+}
+
+/* A domain as the lists hold it: lower case, no trailing dot. */
+static int
+valid_list_domain(char *d)
+{
+	size_t n = strlen(d);
+
+	if (n > 0 && d[n - 1] == '.')
+		d[--n] = '\0';
+	if (n == 0 || n > 255)
+		return 0;
+	for (char *p = d; *p; p++)
+		if (isspace((unsigned char)*p) || *p == '@')
+			return 0;
+	str_lower(d);
+	return 1;
+}
+
+static int
+domain_line(void *ctx, char *line, const char *file, unsigned lineno)
+{
+	if (!valid_list_domain(line)) {
+		warn_line(file, lineno, "not a domain");
+		return 0;
+	}
+	return list_add(ctx, line);
+}
+
+static void
+set_defaults(struct config *c, const char *dir)
+{
+	memset(c, 0, sizeof *c);
+	c->dir = dir;
+	if (gethostname(c->hostname, sizeof c->hostname) < 0 ||
+	    c->hostname[0] == '\0')
+		str_copy(c->hostname, "localhost", sizeof c->hostname);
+	c->hostname[sizeof c->hostname - 1] = '\0';
+	str_copy(c->banner, "ESMTP", sizeof c->banner);
+	str_copy(c->mailroot, "/var/mail/postern", sizeof c->mailroot);
+	c->maxsize = 26214400;
+	c->queuelifetime = 432000;
+	c->maxrcpt = 100;
+	c->maxerrors = 10;
+	c->timeout = 300;
+	c->strictsync = 1;
+}
+
+int
+config_load(struct config *c, const char *dir, char *err, size_t errlen)
+{
+	struct stat st;
+
+	set_defaults(c, dir);
+	if (stat(dir, &st) < 0) {
+		snprintf(err, errlen, "configuration directory %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode) || access(dir, R_OK | X_OK) < 0) {
+		snprintf(err, errlen, "configuration directory %s: %s", dir,
+		    S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	if (read_conf_file(dir, "smtpd.conf", setting_line, c, err,
+	    errlen) < 0)
+		return -1;
+	if (read_conf_file(dir, "domains", domain_line, &c->domains, err,
+	    errlen) < 0 ||
+	    read_conf_file(dir, "relaydomains", domain_line,
+	    &c->relaydomains, err, errlen) < 0)
+		return -1;
+	list_sort(&c->domains);
+	list_sort(&c->relaydomains);
+	return 0;
+}
+
+void
+config_free(struct config *c)
+{
+	list_free(&c->domains);
+	list_free(&c->relaydomains);
+}

@@ -1,0 +1,40 @@
+/*
+ * config.h - the configuration directory of postern.conf(5), read once
+ * per process and read-only afterwards.
+ */
+#ifndef POSTERN_CONFIG_H
+#define POSTERN_CONFIG_H
+
+#include "list.h"
+
+#define CONFIG_DEFAULT_DIR "/etc/postern"
+#define QUEUE_DEFAULT_DIR "/var/spool/postern"
+
+enum barelf_policy { BARELF_NORMALIZE, BARELF_REJECT };
+
+struct config {
+	const char *dir;
+	char hostname[256];
+	char banner[256];
+	char mailroot[1024];
+	unsigned long long maxsize;
+	unsigned long long queuelifetime;
+	unsigned maxrcpt;
+	unsigned maxerrors;
+	unsigned timeout;
+	unsigned greetdelay;
+	enum barelf_policy barelf;
+	int strictsync;
+	int casesensitive;
+	int vrfy;
+	int expn;
+	int log_stderr;
+	struct list domains;
+	struct list relaydomains;
+};
+
+int config_load(struct config *c, const char *dir, char *err, size_t errlen);
+void config_report_warnings(void);
+void config_free(struct config *c);
+
+#endif

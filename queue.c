@@ -1,0 +1,195 @@
+/*
+ * queue.c - the commit protocol.
+ *
+ * A message is written to tmp/, synced and renamed to mess/ID; its
+ * envelope is written to tmp/, synced, and renamed to todo/ID only after
+ * mess/ is synced, so todo/ID can never survive a crash that loses
+ * mess/ID.  todo/ is synced before the caller may say 250.  That is four
+ * fsyncs: two file contents and two directory entries, the fewest that
+ * give the guarantee without relying on one file system's journal.
+ *
+ * IDs come from the time and the inode of the message file.  The inode
+ * is unique on the file system for as long as the message exists, so two
+ * messages in the queue can never share an ID, even across processes.
+ */
+#include "queue.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static int
+open_subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+int
+queue_open(struct queue *q, const char *path, char *err, size_t errlen)
+{
+	q->tmpfd = q->messfd = q->todofd = -1;
+	q->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (q->dirfd < 0) {
+		snprintf(err, errlen, "queue directory %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((q->tmpfd = open_subdir(q->dirfd, "tmp")) < 0 ||
+	    (q->messfd = open_subdir(q->dirfd, "mess")) < 0 ||
+	    (q->todofd = open_subdir(q->dirfd, "todo")) < 0 ||
+	    (mkfifoat(q->dirfd, "trigger", 0600) < 0 && errno != EEXIST)) {
+		snprintf(err, errlen, "queue directory %s: %s", path,
+		    strerror(errno));
+		queue_close(q);
+		return -1;
+	}
+	return 0;
+}
+
+void
+queue_close(struct queue *q)
+{
+	int *fds[] = { &q->dirfd, &q->tmpfd, &q->messfd, &q->todofd };
+
+	for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+}
+
+static int
+create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
+{
+	static unsigned long serial;
+	struct timeval tv;
+	int fd;
+
+	for (int tries = 0; tries < 5; tries++) {
+		gettimeofday(&tv, NULL);
+		snprintf(name, namesize, "%ld.%ld.%ld.%lu%s", (long)getpid(),
+		    (long)tv.tv_sec, (long)tv.tv_usec, serial++, suffix);
+		fd = openat(q->tmpfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+int
+qmsg_create(struct queue *q, struct qmsg *m)
+{
+	struct timeval tv;
+	struct stat st;
+
+	m->id[0] = '\0';
+	m->fd = create_tmp(q, m->tmpname, sizeof m->tmpname, "");
+	if (m->fd < 0)
+		return -1;
+	if (fstat(m->fd, &st) < 0) {
+		qmsg_abort(q, m);
+		return -1;
+	}
+	gettimeofday(&tv, NULL);
+	snprintf(m->id, sizeof m->id, "%llX%05lX.%llX",
+	    (unsigned long long)tv.tv_sec, (unsigned long)tv.tv_usec,
+	    (unsigned long long)st.st_ino);
+	return 0;
+}
+
+int
+qmsg_write(struct qmsg *m, const void *p, size_t n)
+{
+	return write_all(m->fd, p, n);
+}
+
+static int
+write_envelope(struct queue *q, const char *env, size_t envlen, char *name,
+    size_t namesize)
+{
+	int fd = create_tmp(q, name, namesize, ".env");
+
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, env, envlen) < 0 || fsync(fd) < 0) {
+		close(fd);
+		unlinkat(q->tmpfd, name, 0);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		unlinkat(q->tmpfd, name, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* On any failure nothing of this message stays visible outside tmp/. */
+int
+qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
+{
+	char envname[80];
+	int fd = m->fd;
+
+	m->fd = -1;
+	if (fsync(fd) < 0) {
+		close(fd);
+		goto fail_tmp;
+	}
+	if (close(fd) < 0)
+		goto fail_tmp;
+	if (renameat(q->tmpfd, m->tmpname, q->messfd, m->id) < 0)
+		goto fail_tmp;
+	if (write_envelope(q, env, envlen, envname, sizeof envname) < 0)
+		goto fail_mess;
+	if (fsync(q->messfd) < 0 ||
+	    renameat(q->tmpfd, envname, q->todofd, m->id) < 0) {
+		unlinkat(q->tmpfd, envname, 0);
+		goto fail_mess;
+	}
+	if (fsync(q->todofd) < 0) {
+		unlinkat(q->todofd, m->id, 0);
+		goto fail_mess;
+	}
+	return 0;
+
+fail_mess:
+	unlinkat(q->messfd, m->id, 0);
+	return -1;
+fail_tmp:
+	unlinkat(q->tmpfd, m->tmpname, 0);
+	return -1;
+}
+
+void
+qmsg_abort(struct queue *q, struct qmsg *m)
+{
+	if (m->fd >= 0) {
+		close(m->fd);
+		m->fd = -1;
+		unlinkat(q->tmpfd, m->tmpname, 0);
+	}
+}
+
+/* Wakes deliver if it is listening; no reader is not an error. */
+void
+queue_trigger(struct queue *q)
+{
+	int fd = openat(q->dirfd, "trigger",
+	    O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd >= 0) {
+		if (write(fd, "", 1) < 0) {
+			/* A full FIFO already holds a wake-up. */
+		}
+		close(fd);
+	}
+}

@@ -1,0 +1,34 @@
+/*
+ * queue.h - the queue directory of queue(5): writing a message and its
+ * envelope so that, once committed, they survive a crash or power cut.
+ */
+#ifndef POSTERN_QUEUE_H
+#define POSTERN_QUEUE_H
+
+#include <stddef.h>
+
+#define QUEUE_ID_MAX 64
+
+struct queue {
+	int dirfd;
+	int tmpfd;
+	int messfd;
+	int todofd;
+};
+
+struct qmsg {
+	int fd;
+	char tmpname[64];
+	char id[QUEUE_ID_MAX];
+};
+
+int queue_open(struct queue *q, const char *path, char *err, size_t errlen);
+void queue_close(struct queue *q);
+int qmsg_create(struct queue *q, struct qmsg *m);
+int qmsg_write(struct qmsg *m, const void *p, size_t n);
+int qmsg_commit(struct queue *q, struct qmsg *m, const char *env,
+    size_t envlen);
+void qmsg_abort(struct queue *q, struct qmsg *m);
+void queue_trigger(struct queue *q);
+
+#endif

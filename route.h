@@ -1,0 +1,43 @@
+/*
+ * route.h - RFC 5321 paths: parsing MAIL FROM and RCPT TO arguments
+ * into addresses, and deciding what a recipient address means here.
+ */
+#ifndef POSTERN_ROUTE_H
+#define POSTERN_ROUTE_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define LOCAL_PART_MAX 64
+#define DOMAIN_MAX 255
+#define PATH_MAX_SMTP 256
+
+struct mailpath {
+	char addr[PATH_MAX_SMTP + 1];	/* local@domain; "" for <> */
+	size_t local_len;		/* the local part is addr[0, local_len) */
+	const char *domain;		/* after the '@'; NULL for <> and <postmaster> */
+	int is_null;
+	int is_literal;			/* domain is [address literal] */
+	int has_utf8;
+};
+
+enum path_result {
+	PATH_OK,
+	PATH_SYNTAX,
+	PATH_TOO_LONG,
+	PATH_NEEDS_SMTPUTF8
+};
+
+enum rcpt_class {
+	RCPT_LOCAL,	/* one of our domains */
+	RCPT_RELAY,	/* accepted to be passed on */
+	RCPT_DENIED	/* relaying denied */
+};
+
+enum path_result path_parse(const char *s, struct mailpath *p,
+    const char **rest, int allow_null, int smtputf8);
+enum rcpt_class route_classify(const struct config *c,
+    const struct mailpath *p, int client_may_relay);
+
+#endif

@@ -1,0 +1,731 @@
+/*
+ * session.c - the SMTP protocol engine: line assembly, the verb table,
+ * one handler per verb, and the replies.
+ *
+ * Replies go into a buffer that the driver writes out only before it
+ * waits for more input, so a pipelined group of commands gets its
+ * replies in order and in as few writes as possible (RFC 2920).
+ */
+#include "session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "message.h"
+#include "route.h"
+
+#define NEEDS_HELO 1
+
+struct verb {
+	const char *name;
+	void (*run)(struct session *s, char *arg, size_t octets);
+	unsigned flags;
+};
+
+static const char *
+client_name(const struct session *s)
+{
+	return s->client->addr[0] ? s->client->addr : "local";
+}
+
+static void
+out_append(struct session *s, const char *p, size_t n)
+{
+	if (s->outlen + n > sizeof s->out)
+		session_flush(s);
+	if (n > sizeof s->out)
+		n = sizeof s->out;
+	memcpy(s->out + s->outlen, p, n);
+	s->outlen += n;
+}
+
+void
+session_flush(struct session *s)
+{
+	if (s->outlen > 0)
+		s->io.write_out(s->io.ctx, s->out, s->outlen);
+	s->outlen = 0;
+}
+
+static void
+out_line(struct session *s, const char *line)
+{
+	out_append(s, line, strlen(line));
+	out_append(s, "\r\n", 2);
+}
+
+static void
+tx_reset(struct session *s)
+{
+	struct tx *t = &s->tx;
+
+	message_abort(s);
+	buf_reset(&t->envelope);
+	t->mail_given = 0;
+	t->first_rcpt = 0;
+	t->nrcpt = 0;
+	t->rcpt_tried = 0;
+	t->smtputf8 = 0;
+	t->used_bdat = 0;
+	t->write_failed = 0;
+	t->too_big = 0;
+	t->size = 0;
+	t->id[0] = '\0';
+}
+
+/* Sends a final line, drops any transaction, and ends the session. */
+void
+session_reply_close(struct session *s, const char *line)
+{
+	if (s->state == STATE_CLOSED)
+		return;
+	tx_reset(s);
+	out_line(s, line);
+	s->state = STATE_CLOSED;
+}
+
+/*
+ * The one path for replies to commands.  Every 4xx and 5xx counts
+ * towards maxerrors; the reply that reaches the limit is still sent.
+ */
+static void PRINTF_LIKE(2, 3)
+reply(struct session *s, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	out_line(s, line);
+	if (line[0] != '4' && line[0] != '5')
+		return;
+	if (++s->errors >= s->cfg->maxerrors) {
+		char bye[320];
+		log_msg(LOG_NOTICE, "too many errors: client=%s errors=%u",
+		    client_name(s), s->errors);
+		snprintf(bye, sizeof bye, "421 4.7.0 %s Error: too many errors",
+		    s->cfg->hostname);
+		session_reply_close(s, bye);
+	}
+}
+
+/* A refusal: logged with the command and the address, then replied. */
+static void
+refuse(struct session *s, const char *cmd, const char *addr,
+    const char *text)
+{
+	log_msg(LOG_NOTICE, "reject: cmd=%s client=%s helo=%s from=<%s> "
+	    "to=<%s> reason=\"%s\"", cmd, client_name(s),
+	    s->helo[0] ? s->helo : "-",
+	    s->tx.mail_given ? s->tx.envelope.data + 1 : "",
+	    addr ? addr : "", text);
+	reply(s, "%s", text);
+}
+
+void
+session_init(struct session *s, const struct config *cfg,
+    const struct client *client, const struct sink_ops *sink, void *sinkctx,
+    const struct session_io *io)
+{
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->client = client;
+	s->sink = sink;
+	s->sinkctx = sinkctx;
+	s->io = *io;
+	s->state = STATE_COMMAND;
+	/* The envelope holds at most maxrcpt addresses and the sender. */
+	buf_init(&s->tx.envelope,
+	    ((size_t)cfg->maxrcpt + 2) * (PATH_MAX_SMTP + 2));
+}
+
+void
+session_greet(struct session *s)
+{
+	char line[600];
+
+	log_msg(LOG_INFO, "connect client=%s", client_name(s));
+	snprintf(line, sizeof line, "220 %s %s", s->cfg->hostname,
+	    s->cfg->banner);
+	out_line(s, line);
+}
+
+/* ---- the verbs ---- */
+
+/* Records the client's HELO or EHLO name; 0 when accepted. */
+static int
+accept_helo(struct session *s, char *arg, int kind)
+{
+	while (*arg == ' ')
+		arg++;
+	if (*arg == '\0') {
+		reply(s, "501 5.5.2 Syntax: %s hostname",
+		    kind == 2 ? "EHLO" : "HELO");
+		return -1;
+	}
+	if (strlen(arg) >= sizeof s->helo) {
+		reply(s, "501 5.5.2 Error: name too long");
+		return -1;
+	}
+	tx_reset(s);
+	str_copy(s->helo, arg, sizeof s->helo);
+	s->helo_kind = kind;
+	return 0;
+}
+
+static void
+cmd_helo(struct session *s, char *arg, size_t octets)
+{
+	(void)octets;
+	if (accept_helo(s, arg, 1) == 0)
+		reply(s, "250 %s", s->cfg->hostname);
+}
+
+static void
+cmd_ehlo(struct session *s, char *arg, size_t octets)
+{
+	char line[320];
+
+	(void)octets;
+	if (accept_helo(s, arg, 2) < 0)
+		return;
+	snprintf(line, sizeof line, "250-%s", s->cfg->hostname);
+	out_line(s, line);
+	out_line(s, "250-PIPELINING");
+	snprintf(line, sizeof line, "250-SIZE %llu", s->cfg->maxsize);
+	out_line(s, line);
+	out_line(s, "250-8BITMIME");
+	out_line(s, "250-ENHANCEDSTATUSCODES");
+	out_line(s, "250-SMTPUTF8");
+	out_line(s, "250 CHUNKING");
+}
+
+struct mail_params {
+	unsigned long long size;
+	int smtputf8;
+	int any;
+};
+
+/* Parses MAIL FROM parameters; returns the refusal, or NULL. */
+static const char *
+parse_mail_params(struct session *s, char *p, struct mail_params *mp)
+{
+	char *tok, *save = NULL;
+
+	memset(mp, 0, sizeof *mp);
+	for (tok = strtok_r(p, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		char *value = strchr(tok, '=');
+
+		mp->any = 1;
+		if (s->helo_kind != 2)
+			return "555 5.5.4 Error: parameters need EHLO";
+		if (value != NULL)
+			*value++ = '\0';
+		if (str_casecmp_n(tok, "SIZE", 5) == 0) {
+			if (value == NULL || parse_ulong(value, ~0ULL >> 1,
+			    &mp->size) < 0)
+				return "501 5.5.4 Error: bad SIZE parameter";
+		} else if (str_casecmp_n(tok, "BODY", 5) == 0) {
+			if (value == NULL ||
+			    (str_casecmp_n(value, "7BIT", 5) != 0 &&
+			    str_casecmp_n(value, "8BITMIME", 9) != 0))
+				return "501 5.5.4 Error: unsupported BODY type";
+		} else if (str_casecmp_n(tok, "SMTPUTF8", 9) == 0) {
+			if (value != NULL)
+				return "501 5.5.4 Error: SMTPUTF8 takes no value";
+			mp->smtputf8 = 1;
+		} else {
+			return "555 5.5.4 Error: unsupported parameter";
+		}
+	}
+	return NULL;
+}
+
+static void
+cmd_mail(struct session *s, char *arg, size_t octets)
+{
+	struct mailpath path;
+	struct mail_params mp;
+	const char *rest, *why;
+	char params[CMD_LINE_MAX_ESMTP];
+
+	if (s->tx.mail_given) {
+		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (str_casecmp_n(arg, "FROM:", 5) != 0) {
+		reply(s, "501 5.5.2 Syntax: MAIL FROM:<address>");
+		return;
+	}
+	switch (path_parse(arg + 5, &path, &rest, 1, 1)) {
+	case PATH_OK:
+		break;
+	case PATH_TOO_LONG:
+		refuse(s, "MAIL", arg + 5, "501 5.1.7 Error: address too long");
+		return;
+	default:
+		refuse(s, "MAIL", arg + 5,
+		    "501 5.1.7 Error: bad sender address syntax");
+		return;
+	}
+	str_copy(params, rest, sizeof params);
+	why = parse_mail_params(s, params, &mp);
+	if (why == NULL && octets > CMD_LINE_MAX && !mp.any)
+		why = "500 5.5.2 Error: line too long";
+	if (why == NULL && path.has_utf8 && !mp.smtputf8)
+		why = "553 5.6.7 Error: non-ASCII address needs SMTPUTF8";
+	if (why == NULL && mp.size > s->cfg->maxsize)
+		why = "552 5.3.4 Error: message size exceeds fixed limit";
+	if (why == NULL && (buf_append(&s->tx.envelope, "F", 1) < 0 ||
+	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0))
+		why = "452 4.3.1 Error: insufficient system resources";
+	if (why != NULL) {
+		buf_reset(&s->tx.envelope);
+		refuse(s, "MAIL", path.addr, why);
+		return;
+	}
+	s->tx.mail_given = 1;
+	s->tx.smtputf8 = mp.smtputf8;
+	reply(s, "250 2.1.0 Ok");
+}
+
+static const char *
+check_recipient(struct session *s, const struct mailpath *path)
+{
+	if (s->tx.nrcpt >= s->cfg->maxrcpt)
+		return "452 4.5.3 Error: too many recipients";
+	if (route_classify(s->cfg, path, s->client->may_relay) == RCPT_DENIED)
+		return "554 5.7.1 Error: relay access denied";
+	return NULL;
+}
+
+static void
+cmd_rcpt(struct session *s, char *arg, size_t octets)
+{
+	struct mailpath path;
+	const char *rest, *why = NULL;
+	size_t at = s->tx.envelope.len;
+
+	if (!s->tx.mail_given) {
+		reply(s, "503 5.5.1 Error: need MAIL command");
+		return;
+	}
+	if (str_casecmp_n(arg, "TO:", 3) != 0) {
+		reply(s, "501 5.5.2 Syntax: RCPT TO:<address>");
+		return;
+	}
+	s->tx.rcpt_tried++;
+	switch (path_parse(arg + 3, &path, &rest, 0, s->tx.smtputf8)) {
+	case PATH_OK:
+		break;
+	case PATH_TOO_LONG:
+		refuse(s, "RCPT", arg + 3, "501 5.1.3 Error: address too long");
+		return;
+	case PATH_NEEDS_SMTPUTF8:
+		refuse(s, "RCPT", arg + 3,
+		    "553 5.6.7 Error: non-ASCII address needs SMTPUTF8");
+		return;
+	default:
+		refuse(s, "RCPT", arg + 3,
+		    "501 5.1.3 Error: bad recipient address syntax");
+		return;
+	}
+	while (*rest == ' ')
+		rest++;
+	if (*rest != '\0')
+		why = "555 5.5.4 Error: unsupported parameter";
+	else if (octets > CMD_LINE_MAX)
+		why = "500 5.5.2 Error: line too long";
+	if (why == NULL)
+		why = check_recipient(s, &path);
+	if (why == NULL && (buf_append(&s->tx.envelope, "T", 1) < 0 ||
+	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0)) {
+		s->tx.envelope.len = at;
+		why = "452 4.3.1 Error: insufficient system resources";
+	}
+	if (why != NULL) {
+		refuse(s, "RCPT", path.addr, why);
+		return;
+	}
+	if (s->tx.nrcpt++ == 0)
+		s->tx.first_rcpt = at;
+	reply(s, "250 2.1.5 Ok");
+}
+
+/* Why DATA or BDAT cannot start a message now, or NULL. */
+static const char *
+transaction_not_ready(const struct session *s)
+{
+	if (s->helo_kind == 0)
+		return "503 5.5.1 Error: send HELO/EHLO first";
+	if (!s->tx.mail_given)
+		return "503 5.5.1 Error: need MAIL command";
+	if (s->tx.nrcpt == 0)
+		return s->tx.rcpt_tried ?
+		    "554 5.5.1 Error: no valid recipients" :
+		    "503 5.5.1 Error: need RCPT command";
+	return NULL;
+}
+
+/*
+ * RFC 2920 forbids sending anything after DATA before the 354; a client
+ * that does is a spammer's ratware or an SMTP smuggling attempt.
+ */
+static int
+pipelined_after_data(struct session *s)
+{
+	if (!s->client->is_socket || !s->cfg->strictsync ||
+	    s->client->may_relay)
+		return 0;
+	return s->feed_left > 0 || s->io.input_pending(s->io.ctx);
+}
+
+static void
+cmd_data(struct session *s, char *arg, size_t octets)
+{
+	const char *why = transaction_not_ready(s);
+
+	(void)octets;
+	if (why == NULL && s->tx.used_bdat)
+		why = "503 5.5.1 Error: DATA after BDAT";
+	if (why == NULL && *arg != '\0')
+		why = "501 5.5.4 Syntax: DATA";
+	if (why != NULL) {
+		reply(s, "%s", why);
+		return;
+	}
+	if (pipelined_after_data(s)) {
+		log_msg(LOG_NOTICE, "reject: cmd=DATA client=%s "
+		    "reason=\"data sent before 354\"", client_name(s));
+		session_reply_close(s,
+		    "554 5.5.0 Error: SMTP protocol synchronization");
+		return;
+	}
+	if (message_begin(s) < 0) {
+		log_msg(LOG_WARNING, "cannot open queue file: client=%s",
+		    client_name(s));
+		reply(s, "451 4.3.0 Error: queue file open failed");
+		return;
+	}
+	body_begin(&s->tx.body, 1, !s->client->is_socket, message_bytes, s);
+	s->state = STATE_DATA;
+	reply(s, "354 End data with <CR><LF>.<CR><LF>");
+}
+
+static void
+end_message(struct session *s)
+{
+	char line[200];
+
+	s->state = STATE_COMMAND;
+	message_finish(s, line, sizeof line);
+	tx_reset(s);
+	reply(s, "%s", line);
+}
+
+static int
+parse_bdat(char *arg, unsigned long long *size, int *last)
+{
+	char *sp = strchr(arg, ' ');
+
+	*last = 0;
+	if (sp != NULL) {
+		*sp++ = '\0';
+		if (str_casecmp_n(sp, "LAST", 5) != 0)
+			return -1;
+		*last = 1;
+	}
+	return parse_ulong(arg, ~0ULL >> 1, size);
+}
+
+static void
+bdat_chunk_done(struct session *s)
+{
+	s->state = STATE_COMMAND;
+	if (s->bdat_discard) {
+		reply(s, "%s", s->bdat_reply);
+		return;
+	}
+	if (s->bdat_last) {
+		body_end_chunks(&s->tx.body);
+		end_message(s);
+	} else if (s->tx.too_big || s->tx.write_failed) {
+		end_message(s);
+	} else {
+		reply(s, "250 2.0.0 Ok: %llu octets received", s->tx.size);
+	}
+}
+
+static void
+cmd_bdat(struct session *s, char *arg, size_t octets)
+{
+	const char *why;
+
+	(void)octets;
+	if (parse_bdat(arg, &s->bdat_left, &s->bdat_last) < 0) {
+		reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
+		return;
+	}
+	/* The chunk is read even when it is refused (RFC 3030). */
+	why = transaction_not_ready(s);
+	s->bdat_discard = 0;
+	if (why == NULL && !s->tx.used_bdat) {
+		if (message_begin(s) < 0)
+			why = "451 4.3.0 Error: queue file open failed";
+		else
+			body_begin(&s->tx.body, 0, !s->client->is_socket,
+			    message_bytes, s);
+	}
+	if (why != NULL) {
+		s->bdat_discard = 1;
+		str_copy(s->bdat_reply, why, sizeof s->bdat_reply);
+	} else {
+		s->tx.used_bdat = 1;
+	}
+	s->state = STATE_BDAT;
+	if (s->bdat_left == 0)
+		bdat_chunk_done(s);
+}
+
+static void
+cmd_rset(struct session *s, char *arg, size_t octets)
+{
+	(void)arg;
+	(void)octets;
+	tx_reset(s);
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_noop(struct session *s, char *arg, size_t octets)
+{
+	(void)arg;
+	(void)octets;
+	reply(s, "250 2.0.0 Ok");
+}
+
+static void
+cmd_quit(struct session *s, char *arg, size_t octets)
+{
+	char line[320];
+
+	(void)arg;
+	(void)octets;
+	snprintf(line, sizeof line, "221 2.0.0 %s closing connection",
+	    s->cfg->hostname);
+	session_reply_close(s, line);
+}
+
+static void
+cmd_vrfy(struct session *s, char *arg, size_t octets)
+{
+	(void)arg;
+	(void)octets;
+	reply(s, "252 2.5.2 Cannot VRFY user, but will accept message");
+}
+
+static void
+cmd_expn(struct session *s, char *arg, size_t octets)
+{
+	(void)arg;
+	(void)octets;
+	reply(s, "502 5.5.1 Error: EXPN not available");
+}
+
+static void
+cmd_help(struct session *s, char *arg, size_t octets)
+{
+	(void)arg;
+	(void)octets;
+	out_line(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET");
+	out_line(s, "214-2.0.0 NOOP QUIT VRFY EXPN HELP");
+	reply(s, "214 2.0.0 End of HELP information");
+}
+
+static void
+cmd_obsolete(struct session *s, char *arg, size_t octets)
+{
+	(void)arg;
+	(void)octets;
+	reply(s, "502 5.5.1 Error: command not implemented");
+}
+
+static const struct verb verbs[] = {
+	{ "HELO", cmd_helo, 0 },
+	{ "EHLO", cmd_ehlo, 0 },
+	{ "MAIL", cmd_mail, NEEDS_HELO },
+	{ "RCPT", cmd_rcpt, NEEDS_HELO },
+	{ "DATA", cmd_data, 0 },
+	{ "BDAT", cmd_bdat, 0 },
+	{ "RSET", cmd_rset, 0 },
+	{ "NOOP", cmd_noop, 0 },
+	{ "QUIT", cmd_quit, 0 },
+	{ "VRFY", cmd_vrfy, 0 },
+	{ "EXPN", cmd_expn, 0 },
+	{ "HELP", cmd_help, 0 },
+	{ "SEND", cmd_obsolete, 0 },
+	{ "SOML", cmd_obsolete, 0 },
+	{ "SAML", cmd_obsolete, 0 },
+	{ "TURN", cmd_obsolete, 0 },
+};
+
+static const struct verb *
+find_verb(const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strlen(verbs[i].name) == len &&
+		    str_casecmp_n(verbs[i].name, name, len) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+/* ---- input ---- */
+
+static void
+run_command(struct session *s, size_t octets)
+{
+	char *line = s->line, *arg;
+	size_t len = s->linelen, vlen;
+	const struct verb *v;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	line[len] = '\0';
+	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len)) {
+		reply(s, "500 5.5.2 Error: invalid character in command");
+		return;
+	}
+	vlen = strcspn(line, " ");
+	arg = line + vlen + (line[vlen] == ' ');
+	v = find_verb(line, vlen);
+	if (v == NULL) {
+		reply(s, "500 5.5.1 Error: command not recognized");
+		return;
+	}
+	if (octets > CMD_LINE_MAX && v->run != cmd_mail && v->run != cmd_rcpt) {
+		reply(s, "500 5.5.2 Error: line too long");
+		return;
+	}
+	if ((v->flags & NEEDS_HELO) && s->helo_kind == 0) {
+		reply(s, "503 5.5.1 Error: send HELO/EHLO first");
+		return;
+	}
+	v->run(s, arg, octets);
+}
+
+static size_t
+feed_command(struct session *s, const char *p, size_t n)
+{
+	const char *nl = memchr(p, '\n', n);
+	size_t take = nl ? (size_t)(nl - p) + 1 : n;
+
+	if (!s->line_too_long) {
+		if (s->linelen + take <= CMD_LINE_MAX_ESMTP) {
+			memcpy(s->line + s->linelen, p, take);
+			s->linelen += take;
+		} else {
+			s->line_too_long = 1;
+		}
+	}
+	if (nl == NULL)
+		return take;
+	s->feed_left = n - take;
+	if (s->line_too_long)
+		reply(s, "500 5.5.2 Error: line too long");
+	else
+		run_command(s, s->linelen);
+	s->linelen = 0;
+	s->line_too_long = 0;
+	return take;
+}
+
+static size_t
+feed_data(struct session *s, const char *p, size_t n)
+{
+	int ended;
+	size_t used = body_feed(&s->tx.body, p, n, &ended);
+
+	if (ended)
+		end_message(s);
+	return used;
+}
+
+static size_t
+feed_bdat(struct session *s, const char *p, size_t n)
+{
+	size_t take = n < s->bdat_left ? n : (size_t)s->bdat_left;
+	int ended;
+
+	if (!s->bdat_discard)
+		body_feed(&s->tx.body, p, take, &ended);
+	s->bdat_left -= take;
+	if (s->bdat_left == 0)
+		bdat_chunk_done(s);
+	return take;
+}
+
+void
+session_feed(struct session *s, const char *p, size_t n)
+{
+	while (n > 0) {
+		size_t used;
+
+		switch (s->state) {
+		case STATE_COMMAND:
+			used = feed_command(s, p, n);
+			break;
+		case STATE_DATA:
+			used = feed_data(s, p, n);
+			break;
+		case STATE_BDAT:
+			used = feed_bdat(s, p, n);
+			break;
+		default:
+			return;
+		}
+		p += used;
+		n -= used;
+	}
+}
+
+void
+session_eof(struct session *s)
+{
+	if (s->state == STATE_DATA || s->state == STATE_BDAT)
+		log_msg(LOG_NOTICE, "lost connection in %s: client=%s",
+		    s->state == STATE_DATA ? "DATA" : "BDAT", client_name(s));
+	tx_reset(s);
+	s->state = STATE_CLOSED;
+}
+
+void
+session_timeout(struct session *s)
+{
+	char line[320];
+
+	log_msg(LOG_NOTICE, "timeout: client=%s", client_name(s));
+	snprintf(line, sizeof line, "421 4.4.2 %s Error: timeout exceeded",
+	    s->cfg->hostname);
+	session_reply_close(s, line);
+}
+
+int
+session_closed(const struct session *s)
+{
+	return s->state == STATE_CLOSED;
+}
+
+void
+session_end(struct session *s)
+{
+	tx_reset(s);
+	log_msg(LOG_INFO, "disconnect client=%s messages=%u errors=%u",
+	    client_name(s), s->messages, s->errors);
+	buf_free(&s->tx.envelope);
+}

@@ -1,0 +1,109 @@
+/*
+ * session.h - the SMTP protocol engine.  It consumes bytes and produces
+ * replies and queue actions; it never reads or waits itself, so the
+ * socket driver in smtpd.c, a unit test or a fuzzer can all drive it.
+ */
+#ifndef POSTERN_SESSION_H
+#define POSTERN_SESSION_H
+
+#include <stddef.h>
+
+#include "body.h"
+#include "config.h"
+#include "queue.h"
+#include "sink.h"
+#include "util.h"
+
+#define CMD_LINE_MAX 512		/* octets, with CRLF (RFC 5321 4.5.3.1.4) */
+#define CMD_LINE_MAX_ESMTP 4096		/* with ESMTP parameters */
+#define MAX_HOPS 100			/* Received: headers before a loop */
+#define OUT_BUF_SIZE 4096
+#define MSG_BUF_SIZE 32768
+
+struct client {
+	char addr[64];		/* printable address, "" when unknown */
+	char literal[80];	/* "[192.0.2.1]", "[IPv6:2001:db8::1]" */
+	int is_socket;		/* only CRLF.CRLF ends DATA */
+	int may_relay;
+};
+
+struct session_io {
+	/* Writes replies out; called when the buffer fills and on flush. */
+	void (*write_out)(void *ctx, const char *p, size_t n);
+	/* Whether the client has sent more than has been fed. */
+	int (*input_pending)(void *ctx);
+	void *ctx;
+};
+
+struct tx {
+	int mail_given;
+	struct buf envelope;	/* qmail-queue envelope being built */
+	size_t first_rcpt;	/* offset of the first "T" in envelope */
+	unsigned nrcpt;
+	unsigned rcpt_tried;
+	int smtputf8;
+	int used_bdat;
+	int message_open;	/* the sink holds a started message */
+	int write_failed;
+	int too_big;
+	unsigned long long size;	/* as RFC 1870 counts it */
+	unsigned hops;
+	int in_header;
+	int at_line_start;
+	char header_start[10];
+	size_t header_start_len;
+	struct body body;
+	char id[QUEUE_ID_MAX];
+	char msgbuf[MSG_BUF_SIZE];
+	size_t msglen;
+};
+
+enum session_state {
+	STATE_COMMAND,
+	STATE_DATA,
+	STATE_BDAT,
+	STATE_CLOSED
+};
+
+struct session {
+	const struct config *cfg;
+	const struct client *client;
+	const struct sink_ops *sink;
+	void *sinkctx;
+	struct session_io io;
+
+	enum session_state state;
+	char line[CMD_LINE_MAX_ESMTP + 1];
+	size_t linelen;
+	int line_too_long;
+	size_t feed_left;	/* unconsumed bytes of the current feed */
+
+	int helo_kind;		/* 0 none, 1 HELO, 2 EHLO */
+	char helo[256];
+	unsigned errors;
+	unsigned messages;
+
+	unsigned long long bdat_left;
+	int bdat_last;
+	int bdat_discard;
+	char bdat_reply[160];
+
+	char out[OUT_BUF_SIZE];
+	size_t outlen;
+
+	struct tx tx;
+};
+
+void session_init(struct session *s, const struct config *cfg,
+    const struct client *client, const struct sink_ops *sink, void *sinkctx,
+    const struct session_io *io);
+void session_greet(struct session *s);
+void session_feed(struct session *s, const char *p, size_t n);
+void session_eof(struct session *s);
+void session_timeout(struct session *s);
+void session_flush(struct session *s);
+void session_reply_close(struct session *s, const char *line);
+int session_closed(const struct session *s);
+void session_end(struct session *s);
+
+#endif

@@ -1,0 +1,246 @@
+/*
+ * smtpd.c - one SMTP session on descriptors 0 and 1, as started by a
+ * super-server per connection.  This file is the I/O driver: it reads the
+ * configuration, finds the client, and moves bytes between the socket
+ * and the protocol engine in session.c under the timeout.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "config.h"
+#include "log.h"
+#include "qmailqueue.h"
+#include "queue.h"
+#include "queuesink.h"
+#include "session.h"
+#include "sink.h"
+#include "util.h"
+
+#define READ_BUF_SIZE 16384
+
+struct driver {
+	int in;
+	int out;
+	int out_is_socket;
+	int timeout_ms;
+	int broken;	/* the client stopped reading, or went away */
+};
+
+static void NORETURN
+usage(void)
+{
+	fprintf(stderr, "usage: smtpd [-C confdir] [-Q queuedir]\n");
+	exit(2);
+}
+
+/* Before any session exists: the 421 of SPEC, and a line on stderr. */
+static void NORETURN
+die_unavailable(const char *why)
+{
+	static const char greeting[] =
+	    "421 4.3.0 Service temporarily unavailable\r\n";
+
+	(void)write_all(1, greeting, sizeof greeting - 1);
+	fprintf(stderr, "smtpd: %s\n", why);
+	log_msg(LOG_ERR, "fatal: %s", why);
+	exit(1);
+}
+
+/* Waits for fd to be ready; 1 ready, 0 timed out, -1 error. */
+static int
+wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	int r;
+
+	do
+		r = poll(&pfd, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+static ssize_t
+write_some(struct driver *d, const char *p, size_t n)
+{
+	if (d->out_is_socket)
+		return send(d->out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return write(d->out, p, n);
+}
+
+/* Every write has the same deadline as a read: a client that stops
+ * reading is cut off like one that stops talking. */
+static void
+driver_write(void *ctx, const char *p, size_t n)
+{
+	struct driver *d = ctx;
+
+	while (n > 0 && !d->broken) {
+		ssize_t w;
+
+		if (wait_fd(d->out, POLLOUT, d->timeout_ms) <= 0) {
+			d->broken = 1;
+			break;
+		}
+		w = write_some(d, p, n);
+		if (w < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			d->broken = 1;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static int
+driver_input_pending(void *ctx)
+{
+	struct driver *d = ctx;
+
+	return wait_fd(d->in, POLLIN, 0) > 0;
+}
+
+/*
+ * greetdelay: a client that talks before the greeting is a spambot that
+ * does not wait for replies; it gets 554 and is dropped.  Returns 0 to go
+ * on, -1 to end the session.
+ */
+static int
+greet_delay(struct session *s, struct driver *d, unsigned seconds)
+{
+	char c;
+	int r;
+
+	if (seconds == 0)
+		return 0;
+	r = wait_fd(d->in, POLLIN, (int)seconds * 1000);
+	if (r == 0)
+		return 0;
+	if (r > 0 && read_retry(d->in, &c, 1) == 1) {
+		log_msg(LOG_NOTICE, "reject: client=%s reason=\"talked "
+		    "before greeting\"", s->client->addr[0] ?
+		    s->client->addr : "local");
+		session_reply_close(s, "554 5.5.0 Error: talked before greeting");
+	} else {
+		session_eof(s);
+	}
+	return -1;
+}
+
+static void
+run_session(struct session *s, struct driver *d)
+{
+	char buf[READ_BUF_SIZE];
+
+	while (!session_closed(s)) {
+		ssize_t n;
+		int r;
+
+		session_flush(s);
+		if (d->broken) {
+			session_eof(s);
+			break;
+		}
+		r = wait_fd(d->in, POLLIN, d->timeout_ms);
+		if (r == 0) {
+			session_timeout(s);
+			break;
+		}
+		n = r < 0 ? -1 : read_retry(d->in, buf, sizeof buf);
+		if (n <= 0) {
+			session_eof(s);
+			break;
+		}
+		session_feed(s, buf, (size_t)n);
+	}
+	session_flush(s);
+}
+
+static void
+parse_args(int argc, char **argv, const char **confdir, const char **queuedir)
+{
+	int opt;
+
+	*confdir = getenv("POSTERN_CONF");
+	*queuedir = getenv("POSTERN_QUEUE");
+	if (*confdir == NULL || **confdir == '\0')
+		*confdir = CONFIG_DEFAULT_DIR;
+	if (*queuedir == NULL || **queuedir == '\0')
+		*queuedir = QUEUE_DEFAULT_DIR;
+	while ((opt = getopt(argc, argv, "C:Q:h")) != -1) {
+		switch (opt) {
+		case 'C':
+			*confdir = optarg;
+			break;
+		case 'Q':
+			*queuedir = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *confdir, *queuedir, *qmailqueue;
+	static struct config cfg;
+	struct queue queue;
+	struct queue_sink qsink = { .queue = &queue, .msg = { .fd = -1 } };
+	struct qmailqueue_sink qqsink;
+	struct client client;
+	struct session *s;
+	struct driver d = { .in = 0, .out = 1 };
+	struct session_io io = { driver_write, driver_input_pending, &d };
+	struct stat st;
+	char err[512];
+
+	parse_args(argc, argv, &confdir, &queuedir);
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	log_init("smtpd");
+	if (config_load(&cfg, confdir, err, sizeof err) < 0)
+		die_unavailable(err);
+	log_to_stderr(cfg.log_stderr);
+	config_report_warnings();
+
+	qmailqueue = getenv("QMAILQUEUE");
+	if (qmailqueue != NULL && *qmailqueue != '\0')
+		qmailqueue_init(&qqsink, qmailqueue);
+	else if (queue_open(&queue, queuedir, err, sizeof err) < 0)
+		die_unavailable(err);
+
+	s = malloc(sizeof *s);
+	if (s == NULL)
+		die_unavailable("out of memory");
+	client_identify(&client, 0);
+	d.out_is_socket = fstat(1, &st) == 0 && S_ISSOCK(st.st_mode);
+	d.timeout_ms = (int)cfg.timeout * 1000;
+	if (qmailqueue != NULL && *qmailqueue != '\0')
+		session_init(s, &cfg, &client, &qmailqueue_sink_ops, &qqsink,
+		    &io);
+	else
+		session_init(s, &cfg, &client, &queue_sink_ops, &qsink, &io);
+
+	if (greet_delay(s, &d, cfg.greetdelay) == 0) {
+		session_greet(s);
+		run_session(s, &d);
+	}
+	session_flush(s);
+	session_end(s);
+	free(s);
+	return 0;
+}

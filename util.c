@@ -1,0 +1,157 @@
+/*
+ * util.c - helpers shared by every program.  Nothing here allocates
+ * without a bound or reads without a length.
+ */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void
+buf_init(struct buf *b, size_t limit)
+{
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	b->limit = limit;
+}
+
+/* Returns -1 (errno ENOMEM or E2BIG) and leaves b unchanged on failure. */
+int
+buf_append(struct buf *b, const void *p, size_t n)
+{
+	size_t want, newcap;
+	char *nd;
+
+	if (n > b->limit || b->len > b->limit - n) {
+		errno = E2BIG;
+		return -1;
+	}
+	want = b->len + n;
+	if (want > b->cap) {
+		newcap = b->cap ? b->cap : 256;
+		while (newcap < want)
+			newcap = newcap > b->limit / 2 ? b->limit : newcap * 2;
+		nd = realloc(b->data, newcap);
+		if (nd == NULL)
+			return -1;
+		b->data = nd;
+		b->cap = newcap;
+	}
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	b->len = 0;
+}
+
+void
+buf_free(struct buf *b)
+{
+	free(b->data);
+	buf_init(b, b->limit);
+}
+
+/* strlcpy semantics: always terminates, returns strlen(src). */
+size_t
+str_copy(char *dst, const char *src, size_t dstsize)
+{
+	size_t n = strlen(src);
+
+	if (dstsize > 0) {
+		size_t c = n < dstsize - 1 ? n : dstsize - 1;
+		memcpy(dst, src, c);
+		dst[c] = '\0';
+	}
+	return n;
+}
+
+void
+str_lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* ASCII-only case-insensitive compare, so the locale never matters. */
+int
+str_casecmp_n(const char *a, const char *b, size_t n)
+{
+	for (; n > 0; n--, a++, b++) {
+		int ca = tolower((unsigned char)*a), cb = tolower((unsigned char)*b);
+		if (ca != cb || ca == 0)
+			return ca - cb;
+	}
+	return 0;
+}
+
+/* Decimal digits only, no sign, no blanks; refuses values over max. */
+int
+parse_ulong(const char *s, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		unsigned d;
+		if (*s < '0' || *s > '9')
+			return -1;
+		d = (unsigned)(*s - '0');
+		if (v > (max - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+ssize_t
+read_retry(int fd, void *p, size_t n)
+{
+	ssize_t r;
+
+	do
+		r = read(fd, p, n);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
+/* RFC 5322 date in local time; strftime's names are the C locale's. */
+void
+format_date(char *out, size_t outsize)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(out, outsize, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		str_copy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outsize);
+}

@@ -1,0 +1,38 @@
+/*
+ * util.h - small helpers shared by every postern program: bounded string
+ * copies, case folding, number parsing, a growable byte buffer, and
+ * read/write loops that retry on EINTR.
+ */
+#ifndef POSTERN_UTIL_H
+#define POSTERN_UTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+
+/* A growable byte buffer; grows only up to its own limit. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t limit;
+};
+
+void buf_init(struct buf *b, size_t limit);
+int buf_append(struct buf *b, const void *p, size_t n);
+void buf_reset(struct buf *b);
+void buf_free(struct buf *b);
+
+size_t str_copy(char *dst, const char *src, size_t dstsize);
+void str_lower(char *s);
+int str_casecmp_n(const char *a, const char *b, size_t n);
+int parse_ulong(const char *s, unsigned long long max, unsigned long long *out);
+
+int write_all(int fd, const void *p, size_t n);
+ssize_t read_retry(int fd, void *p, size_t n);
+
+void format_date(char *out, size_t outsize);
+
+#endif
