@@ -456,7 +456,8 @@ bdat_chunk_done(struct session *s)
 	} else if (s->tx.too_big || s->tx.write_failed) {
 		end_message(s);
 	} else {
-		reply(s, "250 2.0.0 Ok: %llu octets received", s->tx.size);
+		reply(s, "250 2.0.0 Ok: %llu octets received",
+		    s->bdat_chunk);
 	}
 }
 
@@ -470,6 +471,7 @@ cmd_bdat(struct session *s, char *arg, size_t octets)
 		reply(s, "501 5.5.4 Syntax: BDAT size [LAST]");
 		return;
 	}
+	s->bdat_chunk = s->bdat_left;
 	/* The chunk is read even when it is refused (RFC 3030). */
 	why = transaction_not_ready(s);
 	s->bdat_discard = 0;

@@ -83,6 +83,7 @@ struct session {
 	unsigned errors;
 	unsigned messages;
 
+	unsigned long long bdat_chunk;	/* size of the current chunk */
 	unsigned long long bdat_left;
 	int bdat_last;
 	int bdat_discard;

@@ -1,0 +1,91 @@
+# Shared set-up for the bats tests: a fresh configuration and queue per
+# test, and helpers that talk to smtpd through a pipe or a real socket.
+
+TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
+SMTPD=$TOP/smtpd
+ENQUEUE=$TOP/enqueue
+
+setup_postern() {
+	TESTDIR=$(mktemp -d "${BATS_TMPDIR:-/tmp}/postern.XXXXXX")
+	chmod 755 "$TESTDIR"
+	CONF=$TESTDIR/conf
+	QUEUE=$TESTDIR/queue
+	LOG=$TESTDIR/log
+	mkdir -p "$CONF" "$QUEUE"
+	printf 'hostname mx.test\nlog stderr\n' >"$CONF/smtpd.conf"
+	echo example.org >"$CONF/domains"
+	SERVER_PID=
+}
+
+teardown_postern() {
+	if [ -n "$SERVER_PID" ]; then
+		kill "$SERVER_PID" 2>/dev/null || true
+		wait "$SERVER_PID" 2>/dev/null || true
+	fi
+	rm -rf "$TESTDIR"
+}
+
+conf() {
+	echo "$*" >>"$CONF/smtpd.conf"
+}
+
+# smtp_pipe 'EHLO x\nQUIT\n': one session over a pipe, printf escapes
+# expanded, replies on stdout without CR, log lines in $LOG.
+smtp_pipe() {
+	printf "$1" | "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>"$LOG" | tr -d '\r'
+	return "${PIPESTATUS[1]}"
+}
+
+queued_count() {
+	find "$QUEUE/todo" -type f 2>/dev/null | wc -l
+}
+
+# True when tmp/, mess/ and todo/ hold no file at all.
+queue_empty() {
+	[ -z "$(find "$QUEUE/tmp" "$QUEUE/mess" "$QUEUE/todo" -type f)" ]
+}
+
+only_message() {
+	cat "$QUEUE"/mess/*
+}
+
+only_envelope() {
+	od -An -c "$QUEUE"/todo/* | tr -s ' ' | tr -d '\n'
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts smtpd per connection under systemd-socket-activate on a loopback
+# port ($PORT); extra arguments are passed as -E environment settings.
+start_socket_server() {
+	local addr=${LISTEN_ADDR:-127.0.0.1} envs=() e
+	PORT=$(free_port)
+	for e in "$@"; do envs+=(-E "$e"); done
+	systemd-socket-activate --accept --inetd "${envs[@]}" \
+	    -l "$addr:$PORT" "$SMTPD" -C "$CONF" -Q "$QUEUE" \
+	    2>"$LOG" &
+	SERVER_PID=$!
+	addr=${addr#[}
+	wait_port "${addr%]}" "$PORT"
+}
+
+wait_port() {
+	python3 - "$1" "$2" <<'PY'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# smtp_raw N1 CHUNK1 N2 CHUNK2 ...: sends each chunk (Python escapes) in
+# one write, then waits for N final reply lines before the next.
+smtp_raw() {
+	python3 "$TOP/tests/smtpraw.py" "${LISTEN_ADDR:-127.0.0.1}" "$PORT" "$@"
+}
