@@ -26,7 +26,7 @@ body
 	[[ "${lines[0]}" =~ ^Received:\ \(postern\ invoked\ by\ uid\ $(id -u)\)\;\ [A-Z][a-z]{2},\  ]]
 	[ "${lines[1]}" = "Subject: e" ]
 	[ "${lines[2]}" = "body" ]	# bats drops the empty line
-	grep -q "queued id=$(ls "$QUEUE/todo") from=<a@b.test> size=15 nrcpt=2 uid=$(id -u)" "$LOG"
+	grep -q "queued id=$(ls "$QUEUE/todo") from=<a@b.test> size=17 nrcpt=2 uid=$(id -u)" "$LOG"
 }
 
 @test "the null sender is accepted" {
