@@ -190,5 +190,8 @@ main(int argc, char **argv)
 	queue_trigger(&q);
 	log_msg(LOG_INFO, "queued id=%s from=<%s> size=%llu nrcpt=%lu uid=%lu",
 	    m.id, env.data + 1, size, nrcpt, (unsigned long)getuid());
+	buf_free(&env);
+	queue_close(&q);
+	config_free(&cfg);
 	return 0;
 }

@@ -242,5 +242,8 @@ main(int argc, char **argv)
 	session_flush(s);
 	session_end(s);
 	free(s);
+	if (qmailqueue == NULL || *qmailqueue == '\0')
+		queue_close(&queue);
+	config_free(&cfg);
 	return 0;
 }
