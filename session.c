@@ -159,8 +159,13 @@ session_greet(struct session *s)
 static int
 accept_helo(struct session *s, char *arg, int kind)
 {
+	size_t n;
+
 	while (*arg == ' ')
 		arg++;
+	n = strlen(arg);
+	while (n > 0 && arg[n - 1] == ' ')
+		arg[--n] = '\0';
 	if (*arg == '\0') {
 		reply(s, "501 5.5.2 Syntax: %s hostname",
 		    kind == 2 ? "EHLO" : "HELO");

@@ -1,0 +1,45 @@
+#!/usr/bin/env bats
+# The two commands of README: make run serves mail, make install places
+# working programs; and HELO names are cleaned for the Received line.
+
+load helper
+
+setup() { setup_postern; }
+teardown() {
+	[ -n "${RUN_PID:-}" ] && kill -- -"$RUN_PID" 2>/dev/null
+	teardown_postern
+}
+
+@test "make run serves SMTP on the chosen port with config and queue under RUNDIR" {
+	command -v systemd-socket-activate >/dev/null || command -v tcpserver >/dev/null ||
+	    skip "neither systemd-socket-activate nor tcpserver is installed"
+	PORT=$(free_port)
+	set -m
+	PORT=$PORT RUNDIR=$TESTDIR/run make -s -C "$TOP" run >"$TESTDIR/run.out" 2>&1 &
+	RUN_PID=$!
+	set +m
+	wait_port 127.0.0.1 "$PORT"
+	run smtp_raw 1 '' 1 'HELO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'RCPT TO:<you@example.org>\r\n' 1 'DATA\r\n' 1 'Subject: run\r\n\r\nhi\r\n.\r\n' 1 'QUIT\r\n'
+	[[ "${lines[0]}" == "220 localhost ESMTP" ]]
+	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "$(ls "$TESTDIR/run/queue/todo" | wc -l)" -eq 1 ]
+	grep -q "swaks --server 127.0.0.1 --port $PORT" "$TESTDIR/run.out"
+}
+
+@test "make install honours PREFIX and DESTDIR; the installed smtpd works" {
+	make -s -C "$TOP" install DESTDIR="$TESTDIR/dest" PREFIX=/opt/postern >/dev/null
+	[ -x "$TESTDIR/dest/opt/postern/sbin/smtpd" ]
+	[ -x "$TESTDIR/dest/opt/postern/sbin/enqueue" ]
+	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/smtpd.8" ]
+	[ -f "$TESTDIR/dest/opt/postern/share/man/man5/queue.5" ]
+	run bash -c "printf 'HELO c\nQUIT\n' | '$TESTDIR/dest/opt/postern/sbin/smtpd' -C '$CONF' -Q '$QUEUE' 2>/dev/null"
+	[[ "${lines[1]}" == "250 mx.test"* ]]
+	make -s -C "$TOP" uninstall DESTDIR="$TESTDIR/dest" PREFIX=/opt/postern
+	[ -z "$(find "$TESTDIR/dest" -type f)" ]
+}
+
+@test "a HELO name with odd characters is cleaned in the Received line" {
+	smtp_pipe 'HELO bad(name)\xc3\xa9  \nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nx\n.\n' >/dev/null
+	run only_message
+	[ "${lines[0]}" = "Received: from bad(name)?? (local) by mx.test (postern) with SMTP" ]
+}
