@@ -19,14 +19,15 @@ endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
-PROGRAMS = smtpd enqueue
-MAN8 = smtpd.8 enqueue.8
+PROGRAMS = smtpd enqueue makedb
+MAN8 = smtpd.8 enqueue.8 makedb.8
 MAN5 = queue.5 postern.conf.5
 
-COMMON = util.o log.o config.o list.o queue.o
-SMTPD_OBJS = smtpd.o session.o message.o body.o route.o client.o \
+COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o
+SMTPD_OBJS = smtpd.o session.o message.o body.o client.o \
 	queuesink.o qmailqueue.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o $(COMMON)
+MAKEDB_OBJS = makedb.o $(COMMON)
 
 all: $(PROGRAMS)
 
@@ -35,6 +36,9 @@ smtpd: $(SMTPD_OBJS)
 
 enqueue: $(ENQUEUE_OBJS)
 	$(CC) -o $@ $(ENQUEUE_OBJS) $(ALL_LDFLAGS)
+
+makedb: $(MAKEDB_OBJS)
+	$(CC) -o $@ $(MAKEDB_OBJS) $(ALL_LDFLAGS)
 
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c $<

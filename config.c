@@ -28,11 +28,20 @@
  */
 static char warnings[MAX_WARNINGS][256];
 static unsigned nwarnings;
+static unsigned long nsuppressed;
 
-static void
-warn_line(const char *file, unsigned lineno, const char *what)
+/* A line number of 0 means the file as a whole. */
+void
+conf_warn(const char *file, unsigned lineno, const char *what)
 {
-	if (nwarnings < MAX_WARNINGS)
+	if (nwarnings == MAX_WARNINGS) {
+		nsuppressed++;
+		return;
+	}
+	if (lineno == 0)
+		snprintf(warnings[nwarnings++], sizeof warnings[0],
+		    "config: file=%s: %s", file, what);
+	else
 		snprintf(warnings[nwarnings++], sizeof warnings[0],
 		    "config: file=%s line=%u: %s; line ignored", file, lineno,
 		    what);
@@ -43,7 +52,11 @@ config_report_warnings(void)
 {
 	for (unsigned i = 0; i < nwarnings; i++)
 		log_msg(LOG_WARNING, "%s", warnings[i]);
+	if (nsuppressed > 0)
+		log_msg(LOG_WARNING, "config: %lu more warnings not shown",
+		    nsuppressed);
 	nwarnings = 0;
+	nsuppressed = 0;
 }
 
 /* Strips leading and trailing white space in place. */
@@ -60,16 +73,13 @@ trim(char *s)
 	return s;
 }
 
-typedef int (*line_fn)(void *ctx, char *line, const char *file,
-    unsigned lineno);
-
 /*
  * Calls fn for every significant line of DIR/NAME.  Returns 0 when the
  * file was read or is absent, -1 when it exists but cannot be read.
  */
-static int
-read_conf_file(const char *dir, const char *name, line_fn fn, void *ctx,
-    char *err, size_t errlen)
+int
+conf_read_lines(const char *dir, const char *name, conf_line_fn fn,
+    void *ctx, char *err, size_t errlen)
 {
 	char path[4096], line[LINE_MAX_CONF];
 	unsigned lineno = 0;
@@ -93,7 +103,7 @@ read_conf_file(const char *dir, const char *name, line_fn fn, void *ctx,
 			int c;
 			while ((c = getc(fp)) != EOF && c != '\n')
 				;
-			warn_line(name, lineno, "line too long");
+			conf_warn(name, lineno, "line too long");
 			continue;
 		}
 		t = trim(line);
@@ -212,44 +222,17 @@ setting_line(void *ctx, char *line, const char *file, unsigned lineno)
 	while (*v && !isspace((unsigned char)*v))
 		v++;
 	if (*v == '\0') {
-		warn_line(file, lineno, "no value");
+		conf_warn(file, lineno, "no value");
 		return 0;
 	}
 	*v++ = '\0';
 	v = trim(v);
 	r = apply_setting(c, key, v);
 	if (r == -2)
-		warn_line(file, lineno, "unknown key");
+		conf_warn(file, lineno, "unknown key");
 	else if (r < 0)
-		warn_line(file, lineno, "bad value");
+		conf_warn(file, lineno, "bad value");
 	return 0;
-}
-
-/* A domain as the lists hold it: lower case, no trailing dot. */
-static int
-valid_list_domain(char *d)
-{
-	size_t n = strlen(d);
-
-	if (n > 0 && d[n - 1] == '.')
-		d[--n] = '\0';
-	if (n == 0 || n > 255)
-		return 0;
-	for (char *p = d; *p; p++)
-		if (isspace((unsigned char)*p) || *p == '@')
-			return 0;
-	str_lower(d);
-	return 1;
-}
-
-static int
-domain_line(void *ctx, char *line, const char *file, unsigned lineno)
-{
-	if (!valid_list_domain(line)) {
-		warn_line(file, lineno, "not a domain");
-		return 0;
-	}
-	return list_add(ctx, line);
 }
 
 static void
@@ -272,7 +255,8 @@ set_defaults(struct config *c, const char *dir)
 }
 
 int
-config_load(struct config *c, const char *dir, char *err, size_t errlen)
+config_load(struct config *c, const char *dir, int with_tables, char *err,
+    size_t errlen)
 {
 	struct stat st;
 
@@ -287,22 +271,19 @@ config_load(struct config *c, const char *dir, char *err, size_t errlen)
 		    S_ISDIR(st.st_mode) ? strerror(errno) : "not a directory");
 		return -1;
 	}
-	if (read_conf_file(dir, "smtpd.conf", setting_line, c, err,
+	if (conf_read_lines(dir, "smtpd.conf", setting_line, c, err,
 	    errlen) < 0)
 		return -1;
-	if (read_conf_file(dir, "domains", domain_line, &c->domains, err,
-	    errlen) < 0 ||
-	    read_conf_file(dir, "relaydomains", domain_line,
-	    &c->relaydomains, err, errlen) < 0)
-		return -1;
-	list_sort(&c->domains);
-	list_sort(&c->relaydomains);
+	for (int id = 0; with_tables && id < TABLE_COUNT; id++)
+		if (table_load(&c->tables[id], (enum table_id)id, dir, err,
+		    errlen) < 0)
+			return -1;
 	return 0;
 }
 
 void
 config_free(struct config *c)
 {
-	list_free(&c->domains);
-	list_free(&c->relaydomains);
+	for (int id = 0; id < TABLE_COUNT; id++)
+		table_free(&c->tables[id]);
 }

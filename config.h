@@ -5,7 +5,9 @@
 #ifndef POSTERN_CONFIG_H
 #define POSTERN_CONFIG_H
 
-#include "list.h"
+#include <stddef.h>
+
+#include "tables.h"
 
 #define CONFIG_DEFAULT_DIR "/etc/postern"
 #define QUEUE_DEFAULT_DIR "/var/spool/postern"
@@ -29,11 +31,17 @@ struct config {
 	int vrfy;
 	int expn;
 	int log_stderr;
-	struct list domains;
-	struct list relaydomains;
+	struct table tables[TABLE_COUNT];
 };
 
-int config_load(struct config *c, const char *dir, char *err, size_t errlen);
+typedef int (*conf_line_fn)(void *ctx, char *line, const char *file,
+    unsigned lineno);
+
+int config_load(struct config *c, const char *dir, int with_tables,
+    char *err, size_t errlen);
+int conf_read_lines(const char *dir, const char *name, conf_line_fn fn,
+    void *ctx, char *err, size_t errlen);
+void conf_warn(const char *file, unsigned lineno, const char *what);
 void config_report_warnings(void);
 void config_free(struct config *c);
 

@@ -156,7 +156,7 @@ main(int argc, char **argv)
 	alarm(TIME_LIMIT);
 	log_init("enqueue");
 
-	if (config_load(&cfg, confdir, err, sizeof err) < 0) {
+	if (config_load(&cfg, confdir, 0, err, sizeof err) < 0) {
 		fprintf(stderr, "enqueue: %s\n", err);
 		fail(EXIT_CONFIG, err);
 	}

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "access.h"
 #include "util.h"
 
 static int
@@ -259,27 +260,96 @@ path_parse(const char *s, struct mailpath *p, const char **rest,
 	return PATH_OK;
 }
 
+/* Whether d[0, n) is a domain name (not a literal), UTF-8 allowed. */
+int
+domain_syntax_ok(const char *d, size_t n)
+{
+	char tmp[DOMAIN_MAX + 1];
+	int utf8 = 0, literal = 0;
+
+	if (n == 0 || n > DOMAIN_MAX)
+		return 0;
+	memcpy(tmp, d, n);
+	tmp[n] = '\0';
+	return scan_domain(tmp, &utf8, &literal) == n && !literal &&
+	    (!utf8 || valid_utf8((const unsigned char *)tmp, n));
+}
+
+/* The lookup key of an address: all of it in lower case. */
+void
+address_key(const struct mailpath *p, char *out, size_t outsize)
+{
+	str_copy(out, p->addr, outsize);
+	str_lower(out);
+}
+
 static int
-domain_in(const struct list *l, const char *domain)
+domain_listed(const struct config *c, enum table_id id, const char *domain)
 {
 	char lower[DOMAIN_MAX + 1];
 
 	str_copy(lower, domain, sizeof lower);
 	str_lower(lower);
-	return list_has(l, lower);
+	return table_get(&c->tables[id], lower) != NULL;
 }
 
+int
+route_is_local_domain(const struct config *c, const struct mailpath *p)
+{
+	if (p->domain == NULL)
+		return 1;	/* <postmaster> */
+	return !p->is_literal && domain_listed(c, TABLE_DOMAINS, p->domain);
+}
+
+/*
+ * Looks an address up in users, then aliases.  *value gets the entry:
+ * "address TAB maildir" or "address TAB target,target".
+ */
+enum local_kind
+route_local_lookup(const struct config *c, const struct mailpath *p,
+    const char **value)
+{
+	char key[PATH_MAX_SMTP + 2];
+	const char *v;
+
+	if (p->domain == NULL)
+		return LOCAL_NONE;
+	address_key(p, key, sizeof key);
+	v = table_get(&c->tables[TABLE_USERS], key);
+	if (v != NULL && entry_matches_case(v, p, c->casesensitive)) {
+		*value = v;
+		return LOCAL_USER;
+	}
+	v = table_get(&c->tables[TABLE_ALIASES], key);
+	if (v != NULL && entry_matches_case(v, p, c->casesensitive)) {
+		*value = v;
+		return LOCAL_ALIAS;
+	}
+	return LOCAL_NONE;
+}
+
+/*
+ * Local parts are never routing: only the domain decides.  An address
+ * literal is never local.  With a users or aliases file, a local address
+ * must be listed in one of them (bare <postmaster> is always accepted).
+ */
 enum rcpt_class
 route_classify(const struct config *c, const struct mailpath *p,
     int client_may_relay)
 {
-	if (p->domain == NULL)
-		return RCPT_LOCAL;	/* <postmaster> */
-	if (!p->is_literal && domain_in(&c->domains, p->domain))
+	const char *value;
+
+	if (route_is_local_domain(c, p)) {
+		if (p->domain != NULL &&
+		    (c->tables[TABLE_USERS].present ||
+		    c->tables[TABLE_ALIASES].present) &&
+		    route_local_lookup(c, p, &value) == LOCAL_NONE)
+			return RCPT_UNKNOWN_USER;
 		return RCPT_LOCAL;
+	}
 	if (client_may_relay)
 		return RCPT_RELAY;
-	if (!p->is_literal && domain_in(&c->relaydomains, p->domain))
+	if (!p->is_literal && domain_listed(c, TABLE_RELAYDOMAINS, p->domain))
 		return RCPT_RELAY;
 	return RCPT_DENIED;
 }

@@ -30,14 +30,26 @@ enum path_result {
 };
 
 enum rcpt_class {
-	RCPT_LOCAL,	/* one of our domains */
-	RCPT_RELAY,	/* accepted to be passed on */
-	RCPT_DENIED	/* relaying denied */
+	RCPT_LOCAL,		/* one of our domains, a known user */
+	RCPT_UNKNOWN_USER,	/* one of our domains, no such user */
+	RCPT_RELAY,		/* accepted to be passed on */
+	RCPT_DENIED		/* relaying denied */
+};
+
+enum local_kind {
+	LOCAL_NONE,
+	LOCAL_USER,
+	LOCAL_ALIAS
 };
 
 enum path_result path_parse(const char *s, struct mailpath *p,
     const char **rest, int allow_null, int smtputf8);
 enum rcpt_class route_classify(const struct config *c,
     const struct mailpath *p, int client_may_relay);
+int route_is_local_domain(const struct config *c, const struct mailpath *p);
+enum local_kind route_local_lookup(const struct config *c,
+    const struct mailpath *p, const char **value);
+int domain_syntax_ok(const char *d, size_t n);
+void address_key(const struct mailpath *p, char *out, size_t outsize);
 
 #endif

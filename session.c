@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "access.h"
 #include "log.h"
 #include "message.h"
 #include "route.h"
@@ -148,8 +149,15 @@ session_greet(struct session *s)
 	char line[600];
 
 	log_msg(LOG_INFO, "connect client=%s", client_name(s));
-	snprintf(line, sizeof line, "220 %s %s", s->cfg->hostname,
-	    s->cfg->banner);
+	if (s->client->denied) {
+		log_msg(LOG_NOTICE, "reject: cmd=CONNECT client=%s "
+		    "reason=\"client denied by clients\"", client_name(s));
+		snprintf(line, sizeof line, "554 5.7.1 %s Access denied",
+		    s->cfg->hostname);
+	} else {
+		snprintf(line, sizeof line, "220 %s %s", s->cfg->hostname,
+		    s->cfg->banner);
+	}
 	out_line(s, line);
 }
 
@@ -285,6 +293,8 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 		why = "553 5.6.7 Error: non-ASCII address needs SMTPUTF8";
 	if (why == NULL && mp.size > s->cfg->maxsize)
 		why = "552 5.3.4 Error: message size exceeds fixed limit";
+	if (why == NULL && access_listed(s->cfg, TABLE_SENDERS, &path))
+		why = "550 5.7.1 Error: sender address rejected";
 	if (why == NULL && (buf_append(&s->tx.envelope, "F", 1) < 0 ||
 	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0))
 		why = "452 4.3.1 Error: insufficient system resources";
@@ -298,13 +308,22 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 	reply(s, "250 2.1.0 Ok");
 }
 
+/* Refusals first, the limit last: a refused recipient never counts. */
 static const char *
 check_recipient(struct session *s, const struct mailpath *path)
 {
+	if (access_listed(s->cfg, TABLE_RECIPIENTS, path))
+		return "550 5.7.1 Error: recipient address rejected";
+	switch (route_classify(s->cfg, path, s->client->may_relay)) {
+	case RCPT_DENIED:
+		return "554 5.7.1 Error: relay access denied";
+	case RCPT_UNKNOWN_USER:
+		return "550 5.1.1 Error: user unknown";
+	default:
+		break;
+	}
 	if (s->tx.nrcpt >= s->cfg->maxrcpt)
 		return "452 4.5.3 Error: too many recipients";
-	if (route_classify(s->cfg, path, s->client->may_relay) == RCPT_DENIED)
-		return "554 5.7.1 Error: relay access denied";
 	return NULL;
 }
 
@@ -527,20 +546,89 @@ cmd_quit(struct session *s, char *arg, size_t octets)
 	session_reply_close(s, line);
 }
 
+/* VRFY and EXPN take an address, with or without angle brackets. */
+static int
+parse_lookup_arg(struct session *s, char *arg, struct mailpath *path,
+    const char *verb)
+{
+	const char *rest;
+
+	if (path_parse(arg, path, &rest, 0, 1) != PATH_OK ||
+	    path->domain == NULL || *rest != '\0') {
+		reply(s, "501 5.5.2 Syntax: %s address", verb);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 cmd_vrfy(struct session *s, char *arg, size_t octets)
 {
-	(void)arg;
+	struct mailpath path;
+	const char *value;
+	int lists;
+
 	(void)octets;
-	reply(s, "252 2.5.2 Cannot VRFY user, but will accept message");
+	if (!s->cfg->vrfy) {
+		reply(s, "252 2.5.2 Cannot VRFY user, but will accept message");
+		return;
+	}
+	if (parse_lookup_arg(s, arg, &path, "VRFY") < 0)
+		return;
+	lists = s->cfg->tables[TABLE_USERS].present ||
+	    s->cfg->tables[TABLE_ALIASES].present;
+	if (route_is_local_domain(s->cfg, &path) && !lists)
+		reply(s, "252 2.5.2 Cannot VRFY user, but will accept message");
+	else if (route_is_local_domain(s->cfg, &path) &&
+	    route_local_lookup(s->cfg, &path, &value) != LOCAL_NONE)
+		reply(s, "250 2.1.5 <%s>", path.addr);
+	else
+		refuse(s, "VRFY", path.addr, "550 5.1.1 Error: user unknown");
+}
+
+/* One 250 line per target of an alias; the last one without "-". */
+static void
+expand_alias(struct session *s, const char *targets)
+{
+	char line[PATH_MAX_SMTP + 20];
+
+	while (*targets) {
+		size_t n = strcspn(targets, ",");
+		int last = targets[n] == '\0';
+		if (n > PATH_MAX_SMTP)
+			n = PATH_MAX_SMTP;
+		if (last) {
+			reply(s, "250 2.1.5 <%.*s>", (int)n, targets);
+			return;
+		}
+		snprintf(line, sizeof line, "250-2.1.5 <%.*s>", (int)n, targets);
+		out_line(s, line);
+		targets += n + 1;
+	}
 }
 
 static void
 cmd_expn(struct session *s, char *arg, size_t octets)
 {
-	(void)arg;
+	struct mailpath path;
+	const char *value;
+	enum local_kind kind = LOCAL_NONE;
+
 	(void)octets;
-	reply(s, "502 5.5.1 Error: EXPN not available");
+	if (!s->cfg->expn) {
+		reply(s, "502 5.5.1 Error: EXPN not available");
+		return;
+	}
+	if (parse_lookup_arg(s, arg, &path, "EXPN") < 0)
+		return;
+	if (route_is_local_domain(s->cfg, &path))
+		kind = route_local_lookup(s->cfg, &path, &value);
+	if (kind == LOCAL_ALIAS)
+		expand_alias(s, strchr(value, '\t') + 1);
+	else if (kind == LOCAL_USER)
+		reply(s, "250 2.1.5 <%s>", path.addr);
+	else
+		refuse(s, "EXPN", path.addr, "550 5.1.1 Error: user unknown");
 }
 
 static void
@@ -611,6 +699,10 @@ run_command(struct session *s, size_t octets)
 	vlen = strcspn(line, " ");
 	arg = line + vlen + (line[vlen] == ' ');
 	v = find_verb(line, vlen);
+	if (s->client->denied && (v == NULL || v->run != cmd_quit)) {
+		reply(s, "503 5.5.1 Error: access denied");
+		return;
+	}
 	if (v == NULL) {
 		reply(s, "500 5.5.1 Error: command not recognized");
 		return;

@@ -24,7 +24,8 @@ struct client {
 	char addr[64];		/* printable address, "" when unknown */
 	char literal[80];	/* "[192.0.2.1]", "[IPv6:2001:db8::1]" */
 	int is_socket;		/* only CRLF.CRLF ends DATA */
-	int may_relay;
+	int may_relay;		/* ruled "relay" in clients */
+	int denied;		/* ruled "deny" in clients */
 };
 
 struct session_io {

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "client.h"
 #include "config.h"
 #include "log.h"
@@ -212,7 +213,7 @@ main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
-	if (config_load(&cfg, confdir, err, sizeof err) < 0)
+	if (config_load(&cfg, confdir, 1, err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
 	config_report_warnings();
@@ -227,6 +228,16 @@ main(int argc, char **argv)
 	if (s == NULL)
 		die_unavailable("out of memory");
 	client_identify(&client, 0);
+	switch (access_client(&cfg, client.addr)) {
+	case CLIENT_DENY:
+		client.denied = 1;
+		break;
+	case CLIENT_RELAY:
+		client.may_relay = 1;
+		break;
+	default:
+		break;
+	}
 	d.out_is_socket = fstat(1, &st) == 0 && S_ISSOCK(st.st_mode);
 	d.timeout_ms = (int)cfg.timeout * 1000;
 	if (qmailqueue != NULL && *qmailqueue != '\0')

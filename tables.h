@@ -1,0 +1,36 @@
+/*
+ * tables.h - the list files of the configuration directory (domains,
+ * clients, senders, users, ...): their line formats, and loading each one
+ * from its compiled FILE.db when that is current, else from the text.
+ */
+#ifndef POSTERN_TABLES_H
+#define POSTERN_TABLES_H
+
+#include "db.h"
+
+enum table_id {
+	TABLE_DOMAINS,
+	TABLE_RELAYDOMAINS,
+	TABLE_CLIENTS,
+	TABLE_SENDERS,
+	TABLE_RECIPIENTS,
+	TABLE_USERS,
+	TABLE_ALIASES,
+	TABLE_COUNT
+};
+
+struct table {
+	struct db db;
+	int present;		/* the text file exists */
+	int compiled;		/* answered from FILE.db */
+};
+
+const char *table_name(enum table_id id);
+int table_load(struct table *t, enum table_id id, const char *dir,
+    char *err, size_t errlen);
+int table_compile(enum table_id id, const char *dir, int *present,
+    char *err, size_t errlen);
+const char *table_get(const struct table *t, const char *key);
+void table_free(struct table *t);
+
+#endif
