@@ -28,6 +28,7 @@
 
 #define KEY_MAX 1100
 #define VALUE_MAX 4200
+#define LARGE_TEXT_TABLE 1000	/* entries: past this, advise makedb */
 
 static const char *const names[TABLE_COUNT] = {
 	"domains", "relaydomains", "clients", "senders", "recipients",
@@ -304,7 +305,12 @@ table_load(struct table *t, enum table_id id, const char *dir, char *err,
 		t->compiled = 1;
 		return 0;
 	}
-	return load_text(t, id, dir, &st, err, errlen);
+	if (load_text(t, id, dir, &st, err, errlen) < 0)
+		return -1;
+	if (db_count(&t->db) > LARGE_TEXT_TABLE)
+		conf_warn(names[id], 0, "a long list read as text at each "
+		    "connection; compile it with makedb");
+	return 0;
 }
 
 /* makedb: DIR/NAME -> DIR/NAME.db.  *present says if the text exists. */

@@ -287,3 +287,13 @@ LIST
 	run "$MAKEDB" -h
 	[ "$status" -eq 2 ]
 }
+
+@test "a long list read as text is answered, with advice to run makedb" {
+	seq 1 1500 | sed 's/.*/user&@example.org/' >"$CONF/users"
+	[ "$(rcpt_reply '<user1499@example.org>')" = "250 2.1.5 Ok" ]
+	grep -q 'config: file=users: a long list read as text at each connection; compile it with makedb' "$LOG"
+	"$MAKEDB" -C "$CONF" users >/dev/null
+	[ "$(rcpt_reply '<user1500@example.org>')" = "250 2.1.5 Ok" ]
+	[ "$(rcpt_reply '<user1501@example.org>')" = "550 5.1.1 Error: user unknown" ]
+	! grep -q 'a long list' "$LOG"
+}
