@@ -46,6 +46,13 @@ makedb: $(MAKEDB_OBJS)
 test: all
 	bats tests
 
+# libFuzzer targets (clang): FUZZTIME seconds each.
+FUZZTIME ?= 60
+fuzz:
+	for t in session address tables; do \
+		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
+	done
+
 lint-man:
 	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
 
@@ -66,5 +73,6 @@ uninstall:
 
 clean:
 	rm -f *.o $(PROGRAMS)
+	rm -rf tests/fuzz/bin
 
-.PHONY: all test lint-man run install uninstall clean
+.PHONY: all test fuzz lint-man run install uninstall clean

@@ -235,8 +235,8 @@ setting_line(void *ctx, char *line, const char *file, unsigned lineno)
 	return 0;
 }
 
-static void
-set_defaults(struct config *c, const char *dir)
+void
+config_defaults(struct config *c, const char *dir)
 {
 	memset(c, 0, sizeof *c);
 	c->dir = dir;
@@ -260,7 +260,7 @@ config_load(struct config *c, const char *dir, int with_tables, char *err,
 {
 	struct stat st;
 
-	set_defaults(c, dir);
+	config_defaults(c, dir);
 	if (stat(dir, &st) < 0) {
 		snprintf(err, errlen, "configuration directory %s: %s", dir,
 		    strerror(errno));

@@ -37,6 +37,7 @@ struct config {
 typedef int (*conf_line_fn)(void *ctx, char *line, const char *file,
     unsigned lineno);
 
+void config_defaults(struct config *c, const char *dir);
 int config_load(struct config *c, const char *dir, int with_tables,
     char *err, size_t errlen);
 int conf_read_lines(const char *dir, const char *name, conf_line_fn fn,

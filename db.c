@@ -240,6 +240,22 @@ db_map(struct db *d, int fd, const struct stat *source)
 	return 0;
 }
 
+/*
+ * Takes an image already in memory (the fuzzer's way in): checked as a
+ * mapped file is, but with no source to compare.  The caller keeps
+ * ownership of the memory.
+ */
+int
+db_use_image(struct db *d, unsigned char *image, size_t size)
+{
+	if (!valid_header(image, size))
+		return -1;
+	d->image = image;
+	d->size = size;
+	d->mapped = 2;
+	return 0;
+}
+
 /* Returns the value (NUL-terminated) for key, or NULL. */
 const char *
 db_get(const struct db *d, const char *key, size_t keylen)
@@ -309,9 +325,9 @@ void
 db_close(struct db *d)
 {
 	if (d->image != NULL) {
-		if (d->mapped)
+		if (d->mapped == 1)
 			munmap(d->image, d->size);
-		else
+		else if (d->mapped == 0)
 			free(d->image);
 	}
 	memset(d, 0, sizeof *d);

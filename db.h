@@ -13,7 +13,7 @@
 struct db {
 	unsigned char *image;
 	size_t size;
-	int mapped;
+	int mapped;	/* 0 malloc'd, 1 mmap'd, 2 borrowed */
 };
 
 struct db_entry {
@@ -39,6 +39,7 @@ int db_build(struct db_builder *b, const struct stat *source, struct db *out,
 void db_builder_free(struct db_builder *b);
 
 int db_map(struct db *d, int fd, const struct stat *source);
+int db_use_image(struct db *d, unsigned char *image, size_t size);
 const char *db_get(const struct db *d, const char *key, size_t keylen);
 size_t db_count(const struct db *d);
 int db_write(const struct db *d, int dirfd, const char *name);

@@ -20,6 +20,7 @@ log_init(const char *program)
 	log_program = program;
 }
 
+/* 1: standard error; 0: syslog; -1: nowhere (the fuzzers). */
 void
 log_to_stderr(int yes)
 {
@@ -45,6 +46,8 @@ log_msg(int priority, const char *fmt, ...)
 	va_end(ap);
 	clean_line(line);
 
+	if (log_stderr < 0)
+		return;
 	if (log_stderr) {
 		fprintf(stderr, "postern/%s[%ld]: %s\n", log_program,
 		    (long)getpid(), line);
