@@ -1,5 +1,7 @@
 # postern - a hardened per-connection mail receiver.
 # make; make test; make install PREFIX=/usr/local DESTDIR=
+# Reasons and log lines are cut to fixed buffers on purpose, hence
+# -Wno-format-truncation.
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
@@ -7,7 +9,7 @@ MANDIR ?= $(PREFIX)/share/man
 CC ?= cc
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
-	-Wmissing-prototypes -Wformat=2 -Wvla
+	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-format-truncation
 HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
 HARDEN_LD = -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 CFLAGS ?= -O2 -g
@@ -19,26 +21,30 @@ endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
-PROGRAMS = smtpd enqueue makedb
-MAN8 = smtpd.8 enqueue.8 makedb.8
+PROGRAMS = smtpd enqueue makedb deliver
+MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8
 MAN5 = queue.5 postern.conf.5
 
-COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o
+COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o session.o message.o body.o client.o \
 	queuesink.o qmailqueue.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
+DELIVER_OBJS = deliver.o state.o maildir.o remote.o bounce.o $(COMMON)
 
 all: $(PROGRAMS)
 
 smtpd: $(SMTPD_OBJS)
-	$(CC) -o $@ $(SMTPD_OBJS) $(ALL_LDFLAGS)
+	$(CC) -o $@ $(SMTPD_OBJS) $(ALL_LDFLAGS) -lresolv
 
 enqueue: $(ENQUEUE_OBJS)
-	$(CC) -o $@ $(ENQUEUE_OBJS) $(ALL_LDFLAGS)
+	$(CC) -o $@ $(ENQUEUE_OBJS) $(ALL_LDFLAGS) -lresolv
 
 makedb: $(MAKEDB_OBJS)
-	$(CC) -o $@ $(MAKEDB_OBJS) $(ALL_LDFLAGS)
+	$(CC) -o $@ $(MAKEDB_OBJS) $(ALL_LDFLAGS) -lresolv
+
+deliver: $(DELIVER_OBJS)
+	$(CC) -o $@ $(DELIVER_OBJS) $(ALL_LDFLAGS) -lresolv
 
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c $<

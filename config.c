@@ -174,6 +174,9 @@ apply_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "maxrcpt") == 0)
 		return parse_uint(v, &c->maxrcpt) < 0 || c->maxrcpt == 0 ||
 		    c->maxrcpt > 100000 ? -1 : 0;
+	if (strcmp(key, "concurrency") == 0)
+		return parse_uint(v, &c->concurrency) < 0 ||
+		    c->concurrency == 0 || c->concurrency > 1000 ? -1 : 0;
 	if (strcmp(key, "maxerrors") == 0)
 		return parse_uint(v, &c->maxerrors) < 0 || c->maxerrors == 0
 		    ? -1 : 0;
@@ -249,6 +252,7 @@ config_defaults(struct config *c, const char *dir)
 	c->maxsize = 26214400;
 	c->queuelifetime = 432000;
 	c->maxrcpt = 100;
+	c->concurrency = 10;
 	c->maxerrors = 10;
 	c->timeout = 300;
 	c->strictsync = 1;

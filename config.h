@@ -22,6 +22,7 @@ struct config {
 	unsigned long long maxsize;
 	unsigned long long queuelifetime;
 	unsigned maxrcpt;
+	unsigned concurrency;
 	unsigned maxerrors;
 	unsigned timeout;
 	unsigned greetdelay;

@@ -11,7 +11,9 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "access.h"
 #include "util.h"
@@ -352,4 +354,142 @@ route_classify(const struct config *c, const struct mailpath *p,
 	if (!p->is_literal && domain_listed(c, TABLE_RELAYDOMAINS, p->domain))
 		return RCPT_RELAY;
 	return RCPT_DENIED;
+}
+
+struct expansion {
+	const struct config *c;
+	dest_fn fn;
+	void *ctx;
+	const char *chain[ALIAS_DEPTH_MAX + 1];
+	int depth;
+};
+
+static int
+emit_fail(struct expansion *e, const char *addr, const char *reason)
+{
+	struct dest d;
+
+	memset(&d, 0, sizeof d);
+	d.kind = DEST_FAIL;
+	str_copy(d.addr, addr, sizeof d.addr);
+	str_copy(d.reason, reason, sizeof d.reason);
+	return e->fn(e->ctx, &d);
+}
+
+/*
+ * MAILROOT/domain/local/ for a local address without a users entry.
+ * The local part becomes a path component, so anything that could climb
+ * out of MAILROOT or hide a file is refused.
+ */
+static int
+default_maildir(const struct config *c, const struct mailpath *p,
+    char *out, size_t outsize)
+{
+	char local[LOCAL_PART_MAX + 1], domain[DOMAIN_MAX + 1];
+
+	memcpy(local, p->addr, p->local_len);
+	local[p->local_len] = '\0';
+	if (local[0] == '.' || local[0] == '"' || strchr(local, '/') != NULL)
+		return -1;
+	if (!c->casesensitive)
+		str_lower(local);
+	str_copy(domain, p->domain, sizeof domain);
+	str_lower(domain);
+	return (size_t)snprintf(out, outsize, "%s/%s/%s/", c->mailroot, domain,
+	    local) < outsize ? 0 : -1;
+}
+
+static int expand_one(struct expansion *e, const char *rcpt);
+
+static int
+expand_alias(struct expansion *e, const char *addr, const char *targets)
+{
+	char list[4200], *t, *save = NULL;
+
+	for (int i = 0; i < e->depth; i++)
+		if (strcasecmp(e->chain[i], addr) == 0)
+			return emit_fail(e, addr, "5.4.6 alias loop");
+	if (e->depth >= ALIAS_DEPTH_MAX)
+		return emit_fail(e, addr, "5.4.6 aliases nested too deep");
+	str_copy(list, targets, sizeof list);
+	e->chain[e->depth++] = addr;
+	for (t = strtok_r(list, ",", &save); t != NULL;
+	    t = strtok_r(NULL, ",", &save))
+		if (expand_one(e, t) < 0)
+			return -1;
+	e->depth--;
+	return 0;
+}
+
+static int
+expand_local(struct expansion *e, const struct mailpath *p)
+{
+	const struct config *c = e->c;
+	const char *value;
+	struct dest d;
+
+	memset(&d, 0, sizeof d);
+	d.kind = DEST_LOCAL;
+	str_copy(d.addr, p->addr, sizeof d.addr);
+	switch (route_local_lookup(c, p, &value)) {
+	case LOCAL_ALIAS:
+		return expand_alias(e, p->addr, strchr(value, '\t') + 1);
+	case LOCAL_USER:
+		value = strchr(value, '\t') + 1;
+		if (*value) {
+			str_copy(d.maildir, value, sizeof d.maildir);
+			return e->fn(e->ctx, &d);
+		}
+		break;
+	case LOCAL_NONE:
+		if (c->tables[TABLE_USERS].present ||
+		    c->tables[TABLE_ALIASES].present)
+			return emit_fail(e, p->addr, "5.1.1 user unknown");
+		break;
+	}
+	if (default_maildir(c, p, d.maildir, sizeof d.maildir) < 0)
+		return emit_fail(e, p->addr, "5.1.3 unsafe mailbox name");
+	return e->fn(e->ctx, &d);
+}
+
+static int
+expand_one(struct expansion *e, const char *rcpt)
+{
+	char postmaster[DOMAIN_MAX + 16];
+	struct mailpath p;
+	const char *rest;
+	struct dest d;
+
+	if (path_parse(rcpt, &p, &rest, 0, 1) != PATH_OK || *rest != '\0')
+		return emit_fail(e, rcpt, "5.1.3 bad recipient address");
+	if (p.domain == NULL) {		/* the bare RFC 5321 postmaster */
+		snprintf(postmaster, sizeof postmaster, "postmaster@%s",
+		    e->c->hostname);
+		return expand_one(e, postmaster);
+	}
+	if (route_is_local_domain(e->c, &p))
+		return expand_local(e, &p);
+	memset(&d, 0, sizeof d);
+	d.kind = DEST_REMOTE;
+	str_copy(d.addr, p.addr, sizeof d.addr);
+	str_copy(d.domain, p.domain, sizeof d.domain);
+	str_lower(d.domain);
+	return e->fn(e->ctx, &d);
+}
+
+/*
+ * Calls fn for every final destination of rcpt: aliases are expanded
+ * (loops and nesting past ALIAS_DEPTH_MAX fail), local users get their
+ * Maildir, everything else is remote.
+ */
+int
+route_expand(const struct config *c, const char *rcpt, dest_fn fn, void *ctx)
+{
+	struct expansion e;
+
+	memset(&e, 0, sizeof e);
+	e.c = c;
+	e.fn = fn;
+	e.ctx = ctx;
+	return expand_one(&e, rcpt);
 }

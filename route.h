@@ -52,4 +52,27 @@ enum local_kind route_local_lookup(const struct config *c,
 int domain_syntax_ok(const char *d, size_t n);
 void address_key(const struct mailpath *p, char *out, size_t outsize);
 
+
+
+/* deliver: where one envelope recipient goes, after alias expansion. */
+enum dest_kind {
+	DEST_LOCAL,
+	DEST_REMOTE,
+	DEST_FAIL
+};
+
+#define ALIAS_DEPTH_MAX 10
+
+struct dest {
+	enum dest_kind kind;
+	char addr[PATH_MAX_SMTP + 1];
+	char domain[DOMAIN_MAX + 3];	/* remote: lower case, or [literal] */
+	char maildir[1200];		/* local */
+	char reason[200];		/* fail: "5.x.y text" */
+};
+
+typedef int (*dest_fn)(void *ctx, const struct dest *d);
+
+int route_expand(const struct config *c, const char *rcpt, dest_fn fn,
+    void *ctx);
 #endif

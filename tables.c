@@ -23,6 +23,7 @@
 
 #include "access.h"
 #include "config.h"
+#include "dns.h"
 #include "route.h"
 #include "util.h"
 
@@ -32,7 +33,7 @@
 
 static const char *const names[TABLE_COUNT] = {
 	"domains", "relaydomains", "clients", "senders", "recipients",
-	"users", "aliases"
+	"users", "aliases", "routes"
 };
 
 const char *
@@ -211,12 +212,32 @@ parse_alias_line(char *line, struct parsed *p)
 	return NULL;
 }
 
+/* domain host[:port], or * host[:port] for a smarthost */
+static const char *
+parse_route_line(char *line, struct parsed *p)
+{
+	char *domain = next_word(&line), *relay = next_word(&line);
+	char host[256];
+	unsigned short port;
+
+	if (domain == NULL || relay == NULL || next_word(&line) != NULL)
+		return "expected DOMAIN HOST[:PORT]";
+	if (strcmp(domain, "*") == 0)
+		str_copy(p->key, "*", sizeof p->key);
+	else if (normal_domain(p->key, sizeof p->key, domain) < 0)
+		return "not a domain";
+	if (parse_host_port(relay, host, sizeof host, &port) < 0)
+		return "bad HOST[:PORT]";
+	str_copy(p->value, relay, sizeof p->value);
+	return NULL;
+}
+
 typedef const char *(*parse_fn)(char *line, struct parsed *p);
 
 static const parse_fn parsers[TABLE_COUNT] = {
 	parse_domain_line, parse_domain_line, parse_client_line,
 	parse_address_pattern, parse_address_pattern, parse_user_line,
-	parse_alias_line
+	parse_alias_line, parse_route_line
 };
 
 struct load_ctx {

@@ -6,7 +6,7 @@ load helper
 @test "man pages are mandoc -Tlint clean" {
 	command -v mandoc >/dev/null || skip "mandoc is not installed"
 	cd "$TOP"
-	run mandoc -Tlint -Wwarning smtpd.8 enqueue.8 makedb.8 queue.5 postern.conf.5
+	run mandoc -Tlint -Wwarning smtpd.8 enqueue.8 makedb.8 deliver.8 queue.5 postern.conf.5
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]

@@ -120,10 +120,12 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 	[ "${lines[5]}" = "554 5.3.0 Error: message refused by the queue program" ]
 	QMAILQUEUE=$TESTDIR/temp run smtp_pipe "$MSG"
 	[ "${lines[5]}" = "451 4.3.0 Error: queue commit failed" ]
+	# A program that dies before reading may fail the write or the
+	# commit, depending on timing: either way a 451 4.3.0.
 	QMAILQUEUE=$TESTDIR/crash run smtp_pipe "$MSG"
-	[ "${lines[5]}" = "451 4.3.0 Error: queue commit failed" ]
+	[[ "${lines[5]}" == "451 4.3.0 Error: queue "* ]]
 	QMAILQUEUE=$TESTDIR/missing run smtp_pipe "$MSG"
-	[ "${lines[5]}" = "451 4.3.0 Error: queue commit failed" ]
+	[[ "${lines[5]}" == "451 4.3.0 Error: queue "* ]]
 }
 
 @test "QMAILQUEUE: the program gets the envelope only when the message is accepted" {

@@ -1,0 +1,216 @@
+/*
+ * bounce.c - one RFC 3464 delivery status notification for the failed
+ * recipients of a message, queued through the same commit path as any
+ * other mail, from the null sender to the envelope sender.  A message
+ * from the null sender that fails goes once to postmaster, with the
+ * sender DOUBLE_BOUNCE_SENDER; when that fails too it is only logged, so
+ * bounces never loop.
+ */
+#include "bounce.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+#define HEADER_COPY_MAX 65536
+
+struct writer {
+	struct qmsg *m;
+	int failed;
+};
+
+static void PRINTF_LIKE(2, 3)
+put(struct writer *w, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = sizeof line - 1;
+	if (!w->failed && qmsg_write(w->m, line, (size_t)n) < 0)
+		w->failed = 1;
+}
+
+/* The first x.y.z status code in a reason, or a default for its class. */
+static void
+status_of(const char *reason, char *out, size_t outsize)
+{
+	for (const char *p = reason; *p; p++) {
+		unsigned a, b, c;
+		int n = 0;
+		if ((p == reason || !isdigit((unsigned char)p[-1])) &&
+		    sscanf(p, "%1u.%3u.%3u%n", &a, &b, &c, &n) == 3 &&
+		    (a == 4 || a == 5) && n > 0 &&
+		    !isdigit((unsigned char)p[n])) {
+			snprintf(out, outsize, "%u.%u.%u", a, b, c);
+			return;
+		}
+	}
+	str_copy(out, "5.0.0", outsize);
+}
+
+static void
+date_of(time_t t, char *out, size_t outsize)
+{
+	struct tm tm;
+
+	if (localtime_r(&t, &tm) == NULL ||
+	    strftime(out, outsize, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		str_copy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outsize);
+}
+
+static void
+write_recipient_report(struct writer *w, const struct rcpt_state *r)
+{
+	char status[16];
+	const char *said = strstr(r->reason, " said: ");
+
+	status_of(r->reason, status, sizeof status);
+	put(w, "\nFinal-Recipient: rfc822; %s\nAction: failed\nStatus: %s\n",
+	    r->addr, status);
+	if (said != NULL) {
+		const char *text = said + 7, *end = strstr(text, " (in reply");
+		put(w, "Remote-MTA: dns; %.*s\n", (int)strcspn(r->reason, "["),
+		    r->reason);
+		put(w, "Diagnostic-Code: smtp; %.*s\n",
+		    (int)(end ? (size_t)(end - text) : strlen(text)), text);
+	} else {
+		put(w, "Diagnostic-Code: X-Postern; %s\n", r->reason);
+	}
+}
+
+static void
+copy_headers(struct writer *w, int msgfd)
+{
+	char buf[4096];
+	off_t off = 0;
+	ssize_t n;
+	int bol = 1;
+
+	while (off < HEADER_COPY_MAX &&
+	    (n = pread(msgfd, buf, sizeof buf, off)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (bol && buf[i] == '\n') {
+				if (i > 0 && !w->failed &&
+				    qmsg_write(w->m, buf, (size_t)i) < 0)
+					w->failed = 1;
+				return;
+			}
+			bol = buf[i] == '\n';
+		}
+		if (!w->failed && qmsg_write(w->m, buf, (size_t)n) < 0)
+			w->failed = 1;
+		off += n;
+	}
+	if (!bol)
+		put(w, "\n");
+}
+
+static void
+write_dsn(struct writer *w, const struct config *c,
+    const struct msg_state *st, const char *to, int msgfd)
+{
+	char now[64], arrival[64], boundary[QUEUE_ID_MAX + 32];
+	const char *host = c->hostname;
+
+	date_of(time(NULL), now, sizeof now);
+	date_of(st->arrival, arrival, sizeof arrival);
+	snprintf(boundary, sizeof boundary, "%s.%lld/%s", st->id,
+	    (long long)time(NULL), host);
+	put(w, "Received: (postern deliver); %s\n", now);
+	put(w, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", host);
+	put(w, "To: <%s>\nSubject: Undelivered Mail Returned to Sender\n", to);
+	put(w, "Date: %s\nMessage-ID: <%s.%lld.bounce@%s>\n", now, st->id,
+	    (long long)time(NULL), host);
+	put(w, "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n");
+	put(w, "Content-Type: multipart/report; report-type=delivery-status;\n"
+	    "\tboundary=\"%s\"\n\n", boundary);
+	put(w, "This is a MIME-encapsulated message.\n\n--%s\n", boundary);
+	put(w, "Content-Description: Notification\n"
+	    "Content-Type: text/plain; charset=utf-8\n\n");
+	put(w, "This is the mail system at host %s.\n\n"
+	    "Your message could not be delivered to one or more recipients.\n"
+	    "The reasons are below.\n\n", host);
+	for (size_t i = 0; i < st->nrcpts; i++)
+		if (st->rcpts[i].status == RS_FAILED)
+			put(w, "<%s>: %s\n", st->rcpts[i].addr,
+			    st->rcpts[i].reason);
+	put(w, "\n--%s\nContent-Description: Delivery report\n"
+	    "Content-Type: message/delivery-status\n\n", boundary);
+	put(w, "Reporting-MTA: dns; %s\nX-Postern-Queue-ID: %s\n"
+	    "Arrival-Date: %s\n", host, st->id, arrival);
+	for (size_t i = 0; i < st->nrcpts; i++)
+		if (st->rcpts[i].status == RS_FAILED)
+			write_recipient_report(w, &st->rcpts[i]);
+	put(w, "\n--%s\nContent-Description: Undelivered Message Headers\n"
+	    "Content-Type: text/rfc822-headers\n\n", boundary);
+	copy_headers(w, msgfd);
+	put(w, "\n--%s--\n", boundary);
+}
+
+static void
+mark_reported(struct msg_state *st)
+{
+	for (size_t i = 0; i < st->nrcpts; i++)
+		if (st->rcpts[i].status == RS_FAILED)
+			st->rcpts[i].status = RS_REPORTED;
+}
+
+/*
+ * Queues the notification for every RS_FAILED recipient and marks them
+ * RS_REPORTED.  Returns -1 when it could not be queued (try again later).
+ */
+int
+bounce_failed(const struct config *c, struct queue *q, struct msg_state *st,
+    int msgfd)
+{
+	char env[STATE_ADDR_MAX + 300], to[STATE_ADDR_MAX + 300];
+	const char *from = "";
+	struct qmsg m = { .fd = -1 };
+	struct writer w = { .m = &m };
+	size_t envlen;
+
+	if (state_count(st, RS_FAILED) == 0)
+		return 0;
+	if (strcmp(st->sender, DOUBLE_BOUNCE_SENDER) == 0) {
+		log_msg(LOG_WARNING, "id=%s double bounce failed too; "
+		    "discarded", st->id);
+		mark_reported(st);
+		return 0;
+	}
+	if (st->sender[0] == '\0') {
+		from = DOUBLE_BOUNCE_SENDER;
+		snprintf(to, sizeof to, "postmaster@%s", c->hostname);
+	} else {
+		str_copy(to, st->sender, sizeof to);
+	}
+	envlen = (size_t)snprintf(env, sizeof env, "F%s%cT%s%c", from, 0, to,
+	    0) + 1;
+	env[envlen - 1] = '\0';
+	if (qmsg_create(q, &m) < 0)
+		return -1;
+	write_dsn(&w, c, st, to, msgfd);
+	if (w.failed) {
+		qmsg_abort(q, &m);
+		return -1;
+	}
+	if (qmsg_commit(q, &m, env, envlen) < 0)
+		return -1;
+	queue_trigger(q);
+	log_msg(LOG_INFO, "id=%s bounce id=%s to=<%s> nrcpt=%zu", st->id,
+	    m.id, to, state_count(st, RS_FAILED));
+	mark_reported(st);
+	return 0;
+}

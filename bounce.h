@@ -1,0 +1,14 @@
+/* bounce.h - delivery status notifications for failed recipients. */
+#ifndef POSTERN_BOUNCE_H
+#define POSTERN_BOUNCE_H
+
+#include "config.h"
+#include "queue.h"
+#include "state.h"
+
+#define DOUBLE_BOUNCE_SENDER "#@[]"
+
+int bounce_failed(const struct config *c, struct queue *q,
+    struct msg_state *st, int msgfd);
+
+#endif

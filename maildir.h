@@ -1,0 +1,17 @@
+/* maildir.h - delivery of one message into one Maildir. */
+#ifndef POSTERN_MAILDIR_H
+#define POSTERN_MAILDIR_H
+
+#include <stddef.h>
+
+enum delivery_result {
+	DELIVERY_OK,
+	DELIVERY_DEFER,		/* 4xx: try again later */
+	DELIVERY_FAIL		/* 5xx: bounce */
+};
+
+enum delivery_result maildir_deliver(const char *maildir, int msgfd,
+    const char *sender, const char *recipient, const char *hostname,
+    char *reason, size_t reasonsize);
+
+#endif

@@ -1,0 +1,285 @@
+#!/usr/bin/env bats
+# deliver: local Maildirs, remote hosts (postern's own smtpd, a scripted
+# server, smtp-sink), retries, bounces, expiry, loops and crashes.
+
+load helper
+
+DELIVER=$TOP/deliver
+
+setup() {
+	setup_postern
+	MAIL=$TESTDIR/mail
+	conf "mailroot $MAIL"
+	printf 'alice@example.org\nbob@example.org\npostmaster@mx.test\n' >"$CONF/users"
+	echo mx.test >>"$CONF/domains"
+	echo remote.test >"$CONF/relaydomains"
+	FAKE_PID=
+	REMOTE_PID=
+}
+
+teardown() {
+	for p in $FAKE_PID $REMOTE_PID $DAEMON_PID; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	teardown_postern
+}
+
+# send FROM TO... : one message through smtpd over a pipe.
+send() {
+	local from=$1 rcpts='' r
+	shift
+	for r in "$@"; do rcpts="${rcpts}RCPT TO:<$r>\n"; done
+	smtp_pipe "HELO c\nMAIL FROM:<$from>\n${rcpts}DATA\nSubject: test ${BODY_TAG:-1}\n\n${BODY:-hello}\n.\nQUIT\n" |
+	    grep -q '^250 2.0.0 Ok: queued'
+}
+
+run_deliver() {
+	"$DELIVER" -C "$CONF" -Q "$QUEUE" "$@" 2>>"$TESTDIR/deliver.log"
+}
+
+maildir_files() {	# maildir_files USER [DOMAIN]
+	find "$MAIL/${2:-example.org}/$1/new" -type f 2>/dev/null
+}
+
+queue_is_empty() {
+	[ -z "$(find "$QUEUE/todo" "$QUEUE/mess" "$QUEUE/state" -type f 2>/dev/null)" ]
+}
+
+# start_fake RULE...: the scripted server; routes remote.test to it.
+start_fake() {
+	FAKE_PORT=$(free_port)
+	mkdir -p "$TESTDIR/fake"
+	python3 "$TOP/tests/fakesmtp.py" "$FAKE_PORT" "$TESTDIR/fake" "$@" &
+	FAKE_PID=$!
+	wait_port 127.0.0.1 "$FAKE_PORT"
+	echo "remote.test 127.0.0.1:$FAKE_PORT" >>"$CONF/routes"
+}
+
+@test "local delivery: exact content, Return-Path and Delivered-To first" {
+	send a@b.test alice@example.org
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	f=$(maildir_files alice)
+	run cat "$f"
+	[ "${lines[0]}" = "Return-Path: <a@b.test>" ]
+	[ "${lines[1]}" = "Delivered-To: alice@example.org" ]
+	[[ "${lines[2]}" == "Received: from c (local) by mx.test (postern) with SMTP" ]]
+	[ "${lines[4]}" = "Subject: test 1" ]
+	[ "${lines[5]}" = "hello" ]
+	[ -d "$MAIL/example.org/alice/cur" ] && [ -d "$MAIL/example.org/alice/tmp" ]
+	queue_is_empty
+	grep -Eq 'id=[A-Z0-9.]+ to=<alice@example.org> relay=local delay=[0-9]+ status=sent \(delivered to maildir\)' "$TESTDIR/deliver.log"
+}
+
+@test "local delivery: a users entry with its own Maildir" {
+	echo "carol@example.org $TESTDIR/carol/Maildir/" >>"$CONF/users"
+	send a@b.test carol@example.org
+	run_deliver
+	[ "$(find "$TESTDIR/carol/Maildir/new" -type f | wc -l)" -eq 1 ]
+}
+
+@test "aliases and lists: local and remote targets, one copy per address" {
+	start_fake
+	printf 'team@example.org: alice@example.org, bob@example.org, x@remote.test\nall@example.org: team@example.org, alice@example.org\n' >"$CONF/aliases"
+	send a@b.test all@example.org
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	[ "$(maildir_files bob | wc -l)" -eq 1 ]
+	[ "$(ls "$TESTDIR/fake"/*.eml | wc -l)" -eq 1 ]
+	grep -q '^X-Fake-To: x@remote.test' "$TESTDIR"/fake/1.eml
+	queue_is_empty
+}
+
+@test "an alias loop is bounced with 5.4.6, not delivered forever" {
+	printf 'loop1@example.org: loop2@example.org\nloop2@example.org: loop1@example.org\n' >"$CONF/aliases"
+	send alice@example.org loop1@example.org
+	run_deliver
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	grep -q '^Status: 5.4.6' "$(maildir_files alice)"
+	queue_is_empty
+}
+
+@test "remote: postern's own smtpd as the remote host, through routes" {
+	local rq=$TESTDIR/remote-queue rc=$TESTDIR/remote-conf
+	mkdir -p "$rq" "$rc"
+	printf 'hostname far.test\nlog stderr\n' >"$rc/smtpd.conf"
+	echo far.test >"$rc/domains"
+	RPORT=$(free_port)
+	systemd-socket-activate --accept --inetd -l "127.0.0.1:$RPORT" "$SMTPD" -C "$rc" -Q "$rq" 2>"$TESTDIR/remote.log" &
+	REMOTE_PID=$!
+	wait_port 127.0.0.1 "$RPORT"
+	echo "far.test 127.0.0.1:$RPORT" >"$CONF/routes"
+	echo far.test >>"$CONF/relaydomains"
+	# stuffed by this client, stored unstuffed, stuffed again on the wire
+	BODY='..leading dot\n...two dots\nlast line' send a@b.test u1@far.test u2@far.test
+	run_deliver
+	[ "$(ls "$rq/todo" | wc -l)" -eq 1 ]
+	printf 'Fa@b.test\0Tu1@far.test\0Tu2@far.test\0\0' | cmp - "$rq"/todo/*
+	grep -q '^Received: from mx.test (\[127.0.0.1\]) by far.test (postern) with ESMTP' "$rq"/mess/*
+	printf 'Received: from c (local) by mx.test (postern) with SMTP\n' >"$TESTDIR/want1"
+	sed -n 3p "$rq"/mess/* | cmp - "$TESTDIR/want1"
+	tail -n 4 "$rq"/mess/* >"$TESTDIR/got"
+	printf '\n.leading dot\n..two dots\nlast line\n' >"$TESTDIR/want"
+	cmp "$TESTDIR/want" "$TESTDIR/got"
+	queue_is_empty
+	grep -q 'to=<u1@far.test> relay=127.0.0.1\[127.0.0.1\]:'"$RPORT"' delay=[0-9]* status=sent' "$TESTDIR/deliver.log"
+}
+
+@test "remote: smtp-sink from Postfix takes the message" {
+	command -v smtp-sink >/dev/null || skip "smtp-sink (package postfix) is not installed"
+	SPORT=$(free_port)
+	smtp-sink -u "$(id -un)" 127.0.0.1:"$SPORT" 10 &
+	REMOTE_PID=$!
+	wait_port 127.0.0.1 "$SPORT"
+	echo "* 127.0.0.1:$SPORT" >"$CONF/routes"
+	echo '127.0.0.1 relay' >"$CONF/clients"
+	TCPREMOTEIP=127.0.0.1 send a@b.test someone@elsewhere.example
+	run_deliver
+	grep -q 'to=<someone@elsewhere.example> relay=127.0.0.1\[127.0.0.1\]:'"$SPORT"' .* status=sent' "$TESTDIR/deliver.log"
+	queue_is_empty
+}
+
+@test "remote 451: deferred, kept, then delivered on a later run" {
+	start_fake 'rcpt:x@remote.test=451 4.7.1 try again later'
+	send a@b.test x@remote.test
+	run_deliver
+	grep -q 'to=<x@remote.test> .* status=deferred (127.0.0.1\[127.0.0.1\]:[0-9]* said: 451 4.7.1 try again later (in reply to RCPT TO))' "$TESTDIR/deliver.log"
+	[ "$(ls "$QUEUE/state" | wc -l)" -eq 1 ]
+	grep -q '^next ' "$QUEUE"/state/*
+	# not due yet: a plain run leaves it alone
+	run_deliver
+	[ "$(grep -c 'status=deferred' "$TESTDIR/deliver.log")" -eq 1 ]
+	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
+	sed -i '/remote.test/d' "$CONF/routes"
+	start_fake
+	run_deliver -f
+	grep -q 'to=<x@remote.test> .* status=sent' "$TESTDIR/deliver.log"
+	[ "$(ls "$TESTDIR/fake"/*.eml | wc -l)" -eq 1 ]
+	queue_is_empty
+}
+
+@test "remote 550: a bounce with the right DSN fields reaches the sender's Maildir" {
+	start_fake 'rcpt:x@remote.test=550 5.1.1 <x@remote.test>: no such user'
+	send alice@example.org x@remote.test y@remote.test
+	run_deliver
+	run_deliver
+	grep -q 'to=<x@remote.test> .* status=bounced' "$TESTDIR/deliver.log"
+	grep -q 'to=<y@remote.test> .* status=sent' "$TESTDIR/deliver.log"
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	f=$(maildir_files alice)
+	grep -q '^Return-Path: <>$' "$f"
+	grep -q '^From: Mail Delivery System <MAILER-DAEMON@mx.test>$' "$f"
+	grep -q '^Content-Type: multipart/report; report-type=delivery-status;$' "$f"
+	grep -q '^Content-Type: message/delivery-status$' "$f"
+	grep -q '^Reporting-MTA: dns; mx.test$' "$f"
+	grep -q '^Final-Recipient: rfc822; x@remote.test$' "$f"
+	grep -q '^Action: failed$' "$f"
+	grep -q '^Status: 5.1.1$' "$f"
+	grep -q '^Diagnostic-Code: smtp; 550 5.1.1 <x@remote.test>: no such user$' "$f"
+	grep -q '^Content-Type: text/rfc822-headers$' "$f"
+	grep -q '^Subject: test 1$' "$f"
+	! grep -q 'y@remote.test' "$f"
+	queue_is_empty
+}
+
+@test "a host that is down: deferred, nothing lost" {
+	echo "remote.test 127.0.0.1:$(free_port)" >"$CONF/routes"
+	send a@b.test x@remote.test
+	run_deliver
+	grep -q 'to=<x@remote.test> relay=none .* status=deferred (4.4.1 connect to 127.0.0.1\[127.0.0.1\]:[0-9]*: Connection refused)' "$TESTDIR/deliver.log"
+	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 1 ]
+	[ "$(ls "$QUEUE/state" | wc -l)" -eq 1 ]
+}
+
+@test "queuelifetime: past it, a deferred recipient is bounced (4.4.7)" {
+	conf queuelifetime 1
+	echo "remote.test 127.0.0.1:$(free_port)" >"$CONF/routes"
+	send alice@example.org x@remote.test
+	sleep 2
+	run_deliver
+	run_deliver
+	grep -q 'to=<x@remote.test> .* status=bounced (4.4.7 message expired' "$TESTDIR/deliver.log"
+	f=$(maildir_files alice)
+	grep -q '^Status: 4.4.7$' "$f"
+	grep -q '^Action: failed$' "$f"
+	queue_is_empty
+}
+
+@test "a failed message from the null sender goes to postmaster once, never back to <>" {
+	start_fake 'rcpt:x@remote.test=550 5.1.1 no such user'
+	send '' x@remote.test
+	run_deliver
+	run_deliver
+	run_deliver
+	[ "$(maildir_files postmaster mx.test | wc -l)" -eq 1 ]
+	f=$(maildir_files postmaster mx.test)
+	grep -q '^Return-Path: <>$' "$f"
+	grep -q '^Final-Recipient: rfc822; x@remote.test$' "$f"
+	! grep -q 'X-Fake-To: $' "$TESTDIR"/fake/*.eml 2>/dev/null
+	queue_is_empty
+	# and when postmaster cannot take it either, it is only logged
+	sed -i '/postmaster/d' "$CONF/users"
+	send '' x@remote.test
+	run_deliver; run_deliver; run_deliver
+	grep -q 'double bounce failed too; discarded' "$TESTDIR/deliver.log"
+	[ "$(maildir_files postmaster mx.test | wc -l)" -eq 1 ]
+	queue_is_empty
+}
+
+@test "one deliver at a time: a second one on the same queue refuses" {
+	exec 8>"$QUEUE/lock"
+	flock -n 8
+	run "$DELIVER" -C "$CONF" -Q "$QUEUE"
+	exec 8>&-
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"another deliver is running"* ]]
+}
+
+@test "deliver -d wakes on the trigger FIFO" {
+	"$DELIVER" -d -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
+	DAEMON_PID=$!
+	sleep 0.5
+	send a@b.test alice@example.org
+	for i in $(seq 50); do
+		[ "$(maildir_files alice | wc -l)" -eq 1 ] && break
+		sleep 0.1
+	done
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" || true
+	DAEMON_PID=
+}
+
+@test "kill -9 of deliver mid-run, then a rerun: no recipient lost" {
+	local i n=600
+	python3 -c "
+import sys
+sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@example.org>\nRCPT TO:<bob@example.org>\nDATA\nSubject: test %d\n\n' % i + 'x' * 4000 + '\n.\n' for i in range(1, $n + 1)) + 'QUIT\n')" |
+	    "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>/dev/null | grep -c '^250 2.0.0 Ok: queued' | grep -qx "$n"
+	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>/dev/null &
+	local pid=$!
+	sleep 0.4
+	pkill -9 -f "^$DELIVER -C $CONF" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	# the kill landed mid-run: some messages were still queued
+	[ -n "$(find "$QUEUE/todo" "$QUEUE/state" -type f)" ]
+	[ "$(maildir_files alice | wc -l)" -lt "$n" ]
+	run_deliver -f
+	run_deliver -f
+	for u in alice bob; do
+		maildir_files $u | xargs grep -h '^Subject: test ' | sort -u >"$TESTDIR/$u.subjects"
+		[ "$(wc -l <"$TESTDIR/$u.subjects")" -eq "$n" ] || { echo "$u lost mail"; false; }
+	done
+	queue_is_empty
+}
+
+@test "orphans: a mess/ file without envelope or state is removed after a day" {
+	echo x >"$QUEUE/mess/orphan" 2>/dev/null || { mkdir -p "$QUEUE/mess"; echo x >"$QUEUE/mess/orphan"; }
+	echo y >"$QUEUE/mess/young"
+	touch -d '2 days ago' "$QUEUE/mess/orphan"
+	run_deliver
+	[ ! -e "$QUEUE/mess/orphan" ]
+	[ -e "$QUEUE/mess/young" ]
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""A scripted SMTP server for the deliver tests.
+
+usage: fakesmtp.py PORT DIR [RULE ...]
+
+Each accepted message is written to DIR/N.eml with its envelope in
+X-Fake-From: and X-Fake-To: lines first.  Every command and reply is
+appended to DIR/transcript.  RULEs change replies:
+  rcpt:ADDRESS=REPLY    the reply to RCPT TO:<ADDRESS>
+  data=REPLY            the reply after the end of data
+  greeting=REPLY        the greeting
+  nopipelining          do not advertise PIPELINING
+The server runs until killed.
+"""
+import os
+import socketserver
+import sys
+import threading
+
+PORT, DIR = int(sys.argv[1]), sys.argv[2]
+RULES = sys.argv[3:]
+rcpt_rules, opts = {}, {}
+for r in RULES:
+    if r.startswith("rcpt:"):
+        addr, reply = r[5:].split("=", 1)
+        rcpt_rules[addr.lower()] = reply
+    elif "=" in r:
+        k, v = r.split("=", 1)
+        opts[k] = v
+    else:
+        opts[r] = True
+lock = threading.Lock()
+counter = [0]
+
+
+def log(line):
+    with lock, open(os.path.join(DIR, "transcript"), "a") as f:
+        f.write(line + "\n")
+
+
+class Handler(socketserver.StreamRequestHandler):
+    def send(self, line):
+        log("S: " + line)
+        self.wfile.write((line + "\r\n").encode())
+
+    def handle(self):
+        try:
+            self.converse()
+        except (ConnectionError, BrokenPipeError):
+            pass
+
+    def converse(self):
+        self.send(opts.get("greeting", "220 fake.test ESMTP"))
+        sender, rcpts = None, []
+        while True:
+            raw = self.rfile.readline()
+            if not raw:
+                return
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            log("C: " + line)
+            verb = line[:4].upper()
+            if verb == "EHLO":
+                ext = ["fake.test", "SIZE 100000000", "8BITMIME", "SMTPUTF8"]
+                if "nopipelining" not in opts:
+                    ext.append("PIPELINING")
+                for e in ext[:-1]:
+                    self.send("250-" + e)
+                self.send("250 " + ext[-1])
+            elif verb == "HELO":
+                self.send("250 fake.test")
+            elif verb == "MAIL":
+                sender, rcpts = line[10:].split(">")[0].lstrip("<"), []
+                self.send("250 2.1.0 Ok")
+            elif verb == "RCPT":
+                addr = line[8:].split(">")[0].lstrip("<")
+                reply = rcpt_rules.get(addr.lower(), "250 2.1.5 Ok")
+                if reply.startswith("2"):
+                    rcpts.append(addr)
+                self.send(reply)
+            elif verb == "DATA":
+                if not rcpts:
+                    self.send("554 5.5.1 no valid recipients")
+                    continue
+                self.send("354 go ahead")
+                body = []
+                while True:
+                    raw = self.rfile.readline()
+                    if not raw or raw == b".\r\n":
+                        break
+                    body.append(raw[1:] if raw.startswith(b".") else raw)
+                reply = opts.get("data", "250 2.0.0 Ok: queued")
+                if reply.startswith("2"):
+                    with lock:
+                        counter[0] += 1
+                        n = counter[0]
+                    with open(os.path.join(DIR, "%d.eml" % n), "wb") as f:
+                        f.write(("X-Fake-From: %s\r\n" % sender).encode())
+                        for r in rcpts:
+                            f.write(("X-Fake-To: %s\r\n" % r).encode())
+                        f.write(b"".join(body))
+                self.send(reply)
+            elif verb == "QUIT":
+                self.send("221 2.0.0 bye")
+                return
+            elif verb == "RSET":
+                sender, rcpts = None, []
+                self.send("250 2.0.0 Ok")
+            else:
+                self.send("502 5.5.1 unknown")
+
+
+class Server(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True
+    daemon_threads = True
+
+
+Server(("127.0.0.1", PORT), Handler).serve_forever()
