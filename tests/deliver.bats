@@ -283,3 +283,33 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	[ ! -e "$QUEUE/mess/orphan" ]
 	[ -e "$QUEUE/mess/young" ]
 }
+
+@test "MX: preference order with fallback, the domain itself without MX, NXDOMAIN and null MX" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for ports 53 and 25 and a mount namespace"
+	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
+	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
+	mkdir -p "$TESTDIR/fake"
+	python3 "$TOP/tests/fakedns.py" 127.0.0.2 \
+	    MX:mx.example:10:mx1.mx.example MX:mx.example:20:mx2.mx.example \
+	    A:mx1.mx.example:127.0.0.4 A:mx2.mx.example:127.0.0.3 \
+	    A:nomx.example:127.0.0.3 MX:nullmx.example:0:. &
+	local dns=$!
+	python3 "$TOP/tests/fakesmtp.py" 127.0.0.3:25 "$TESTDIR/fake" &
+	FAKE_PID=$!
+	wait_port 127.0.0.3 25
+	printf 'nameserver 127.0.0.2\noptions attempts:2 timeout:1\n' >"$TESTDIR/resolv.conf"
+	printf 'Falice@example.org\0Tx@mx.example\0Ty@nomx.example\0Tz@gone.example\0Tw@nullmx.example\0\0' >"$TESTDIR/env"
+	printf 'Subject: mx\n\nhi\n' | "$ENQUEUE" -C "$CONF" -Q "$QUEUE" 1<"$TESTDIR/env"
+	unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -C "$3" -Q "$4"' \
+	    sh "$TESTDIR/resolv.conf" "$DELIVER" "$CONF" "$QUEUE" 2>>"$TESTDIR/deliver.log"
+	run_deliver
+	kill "$dns"; wait "$dns" 2>/dev/null || true
+	cat "$TESTDIR/deliver.log"
+	grep -q 'to=<x@mx.example> relay=mx2.mx.example\[127.0.0.3\]:25 .* status=sent' "$TESTDIR/deliver.log"
+	grep -q 'to=<y@nomx.example> relay=nomx.example\[127.0.0.3\]:25 .* status=sent' "$TESTDIR/deliver.log"
+	grep -q 'to=<z@gone.example> .* status=bounced (5.1.2 domain not found)' "$TESTDIR/deliver.log"
+	grep -q 'to=<w@nullmx.example> .* status=bounced (5.1.10 domain accepts no mail (null MX))' "$TESTDIR/deliver.log"
+	grep -q '^Status: 5.1.2$' "$(maildir_files alice)"
+	grep -q '^Status: 5.1.10$' "$(maildir_files alice)"
+	[ "$(ls "$TESTDIR"/fake/*.eml | wc -l)" -eq 2 ]
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A scripted SMTP server for the deliver tests.
 
-usage: fakesmtp.py PORT DIR [RULE ...]
+usage: fakesmtp.py [HOST:]PORT DIR [RULE ...]
 
 Each accepted message is written to DIR/N.eml with its envelope in
 X-Fake-From: and X-Fake-To: lines first.  Every command and reply is
@@ -17,7 +17,8 @@ import socketserver
 import sys
 import threading
 
-PORT, DIR = int(sys.argv[1]), sys.argv[2]
+HOST, _, PORT = sys.argv[1].rpartition(":")
+HOST, PORT, DIR = HOST or "127.0.0.1", int(PORT), sys.argv[2]
 RULES = sys.argv[3:]
 rcpt_rules, opts = {}, {}
 for r in RULES:
@@ -114,4 +115,4 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-Server(("127.0.0.1", PORT), Handler).serve_forever()
+Server((HOST, PORT), Handler).serve_forever()
