@@ -1,0 +1,127 @@
+#!/usr/bin/env bats
+# contrib/: each deployment file, run as shipped (paths and ports
+# substituted) under the real super-server.
+
+load helper
+
+setup() {
+	setup_postern
+	SS_PID=
+}
+
+teardown() {
+	[ -n "$SS_PID" ] && { kill "$SS_PID" 2>/dev/null; wait "$SS_PID" 2>/dev/null; }
+	teardown_postern
+}
+
+# The shipped paths, pointed at this build and this test's directories.
+localize() {
+	sed -e "s|/usr/local/sbin/|$TOP/|g" -e "s|/etc/postern|$CONF|g" \
+	    -e "s|/var/spool/postern|$QUEUE|g" "$@"
+}
+
+unit_value() {	# unit_value FILE KEY
+	sed -n "s/^$2=//p" "$1" | tail -1
+}
+
+session_ok() {	# a message through $PORT, and the client address it saw
+	run smtp_raw 1 '' 1 'HELO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'RCPT TO:<u@example.org>\r\n' 1 'DATA\r\n' 1 'Subject: deploy\r\n\r\nhi\r\n.\r\n' 1 'QUIT\r\n'
+	echo "$output"
+	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
+	grep -q '^Received: from c (\[127.0.0.1\]) by mx.test' "$QUEUE"/mess/*
+}
+
+@test "systemd: the socket unit and its service, as systemd-socket-activate runs them" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	local sock=$TOP/contrib/postern-smtpd.socket svc=$TOP/contrib/postern-smtpd@.service
+	[ "$(unit_value "$sock" Accept)" = yes ]
+	[ "$(unit_value "$sock" ListenStream)" = 25 ]
+	[ "$(unit_value "$svc" StandardInput)" = socket ]
+	[ "$(unit_value "$svc" StandardOutput)" = socket ]
+	PORT=$(free_port)
+	# shellcheck disable=SC2046
+	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	    $(unit_value "$svc" ExecStart | localize) 2>"$LOG" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	session_ok
+}
+
+@test "systemd: the units are hardened and score OK in systemd-analyze security" {
+	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
+	local unit score
+	for unit in postern-smtpd@.service postern-deliver.service; do
+		run systemd-analyze security --offline=true "$TOP/contrib/$unit"
+		score=$(echo "$output" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p')
+		echo "$unit: $score"
+		[[ "$score" == *" OK" ]]
+	done
+	for key in NoNewPrivileges ProtectSystem PrivateTmp RestrictAddressFamilies SystemCallFilter ReadWritePaths User; do
+		grep -q "^$key=" "$TOP/contrib/postern-smtpd@.service"
+	done
+}
+
+@test "xinetd: the shipped entry, in the foreground; no log line reaches the client" {
+	command -v xinetd >/dev/null || skip "xinetd is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "xinetd switches users: needs root"
+	conf log syslog
+	PORT=$(free_port)
+	localize -e "s/= 25\$/= $PORT/" -e "s/= postern\$/= root/" \
+	    -e "s/flags\t\t= IPv6/bind\t\t= 127.0.0.1/" \
+	    "$TOP/contrib/xinetd.postern" >"$TESTDIR/xinetd.conf"
+	grep -q 'per_source' "$TESTDIR/xinetd.conf"
+	xinetd -dontfork -f "$TESTDIR/xinetd.conf" -pidfile "$TESTDIR/xinetd.pid" 2>"$TESTDIR/xinetd.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	session_ok
+	[[ "$output" != *"postern/"* ]]
+}
+
+@test "inetd: the shipped inetd.conf line under openbsd-inetd in debug mode" {
+	local inetd=${INETD:-}
+	[ -n "$inetd" ] || inetd=$(command -v inetd || true)
+	[ -n "$inetd" ] || [ ! -x /opt/openbsd-inetd/usr/sbin/inetd ] || inetd=/opt/openbsd-inetd/usr/sbin/inetd
+	[ -n "$inetd" ] || skip "openbsd-inetd is not available"
+	[ "$(id -u)" -eq 0 ] || skip "inetd switches users: needs root"
+	conf log syslog
+	PORT=$(free_port)
+	localize -e "s/^smtp\t/127.0.0.1:$PORT\t/" -e 's/\tpostern\t/\troot\t/' \
+	    "$TOP/contrib/inetd.conf" | grep -v '^#' >"$TESTDIR/inetd.conf"
+	"$inetd" -d "$TESTDIR/inetd.conf" 2>"$TESTDIR/inetd.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	session_ok
+	[[ "$output" != *"postern/"* ]]
+}
+
+@test "tcpserver: the run script, with TCPREMOTEIP, and a rules file that denies" {
+	command -v tcpserver >/dev/null || skip "tcpserver (ucspi-tcp) is not installed"
+	PORT=$(free_port)
+	HOST=127.0.0.1 PORT=$PORT CONF=$CONF QUEUE=$QUEUE SMTPD=$SMTPD RULES=$TESTDIR/none \
+	    USER_ID= "$TOP/contrib/tcpserver-run" >"$TESTDIR/tcpserver.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	session_ok
+	grep -q 'tcpserver: status: 1/200' "$TESTDIR/tcpserver.log"
+	kill "$SS_PID"; wait "$SS_PID" 2>/dev/null || true
+	echo '127.0.0.1:deny' | tcprules "$TESTDIR/tcp.cdb" "$TESTDIR/tcp.tmp"
+	HOST=127.0.0.1 PORT=$PORT CONF=$CONF QUEUE=$QUEUE SMTPD=$SMTPD RULES=$TESTDIR/tcp.cdb \
+	    USER_ID= "$TOP/contrib/tcpserver-run" >"$TESTDIR/tcpserver.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run smtp_raw 1 ''
+	[ -z "$output" ]
+}
+
+@test "postern-deliver.service runs deliver -d; the timer's service runs one pass" {
+	local svc=$TOP/contrib/postern-deliver.service once=$TOP/contrib/postern-deliver-once.service
+	[[ "$(unit_value "$svc" ExecStart)" == *"deliver -d "* ]]
+	[ "$(unit_value "$once" Type)" = oneshot ]
+	[[ "$(unit_value "$once" ExecStart)" != *" -d "* ]]
+	[ "$(unit_value "$TOP/contrib/postern-deliver.timer" Unit)" = postern-deliver-once.service ]
+	conf "mailroot $TESTDIR/mail"
+	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nx\n.\n' >/dev/null
+	# shellcheck disable=SC2046
+	$(unit_value "$once" ExecStart | localize) 2>/dev/null
+	[ "$(find "$TESTDIR/mail/example.org/u/new" -type f | wc -l)" -eq 1 ]
+}
