@@ -27,10 +27,11 @@ MAN5 = queue.5 postern.conf.5
 
 COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o session.o message.o body.o client.o \
-	queuesink.o qmailqueue.o $(COMMON)
+	queuesink.o qmailqueue.o privdrop.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
-DELIVER_OBJS = deliver.o state.o maildir.o remote.o bounce.o $(COMMON)
+DELIVER_OBJS = deliver.o state.o maildir.o remote.o bounce.o privdrop.o \
+	$(COMMON)
 
 all: $(PROGRAMS)
 

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "log.h"
 #include "maildir.h"
+#include "privdrop.h"
 #include "queue.h"
 #include "remote.h"
 #include "route.h"
@@ -51,7 +52,8 @@ static struct deliver *the_deliver;	/* for the signal handler only */
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: deliver [-d | -f] [-C confdir] [-Q queuedir]\n");
+	fprintf(stderr, "usage: deliver [-d | -f] [-C confdir] [-Q queuedir]"
+	    " [-u user]\n");
 	exit(2);
 }
 
@@ -525,6 +527,7 @@ main(int argc, char **argv)
 	static struct deliver dv;
 	const char *confdir = getenv("POSTERN_CONF");
 	const char *queuedir = getenv("POSTERN_QUEUE");
+	const char *user = NULL;
 	char err[512];
 	int opt, daemon = 0;
 
@@ -532,10 +535,11 @@ main(int argc, char **argv)
 		confdir = CONFIG_DEFAULT_DIR;
 	if (queuedir == NULL || *queuedir == '\0')
 		queuedir = QUEUE_DEFAULT_DIR;
-	while ((opt = getopt(argc, argv, "C:Q:dfh")) != -1) {
+	while ((opt = getopt(argc, argv, "C:Q:u:dfh")) != -1) {
 		switch (opt) {
 		case 'C': confdir = optarg; break;
 		case 'Q': queuedir = optarg; break;
+		case 'u': user = optarg; break;
 		case 'd': daemon = 1; break;
 		case 'f': dv.force = 1; break;
 		default: usage();
@@ -546,6 +550,10 @@ main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("deliver");
+	if (user != NULL && drop_privileges(user, err, sizeof err) < 0) {
+		fprintf(stderr, "deliver: %s\n", err);
+		return 1;
+	}
 	if (config_load(&dv.cfg, confdir, 1, err, sizeof err) < 0) {
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;

@@ -803,14 +803,17 @@ session_eof(struct session *s)
 	s->state = STATE_CLOSED;
 }
 
+/* Silence for timeout seconds, or a session past maxsessiontime. */
 void
-session_timeout(struct session *s)
+session_timeout(struct session *s, int whole_session)
 {
 	char line[320];
 
-	log_msg(LOG_NOTICE, "timeout: client=%s", client_name(s));
-	snprintf(line, sizeof line, "421 4.4.2 %s Error: timeout exceeded",
-	    s->cfg->hostname);
+	log_msg(LOG_NOTICE, "timeout: client=%s what=%s", client_name(s),
+	    whole_session ? "session" : "read");
+	snprintf(line, sizeof line, "421 4.4.2 %s Error: %s", s->cfg->hostname,
+	    whole_session ? "session time limit exceeded" :
+	    "timeout exceeded");
 	session_reply_close(s, line);
 }
 

@@ -102,7 +102,7 @@ void session_init(struct session *s, const struct config *cfg,
 void session_greet(struct session *s);
 void session_feed(struct session *s, const char *p, size_t n);
 void session_eof(struct session *s);
-void session_timeout(struct session *s);
+void session_timeout(struct session *s, int whole_session);
 void session_flush(struct session *s);
 void session_reply_close(struct session *s, const char *line);
 int session_closed(const struct session *s);

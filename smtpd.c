@@ -19,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "log.h"
+#include "privdrop.h"
 #include "qmailqueue.h"
 #include "queue.h"
 #include "queuesink.h"
@@ -33,13 +34,14 @@ struct driver {
 	int out;
 	int out_is_socket;
 	int timeout_ms;
+	struct timespec deadline;	/* the whole session's */
 	int broken;	/* the client stopped reading, or went away */
 };
 
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-C confdir] [-Q queuedir]\n");
+	fprintf(stderr, "usage: smtpd [-C confdir] [-Q queuedir] [-u user]\n");
 	exit(2);
 }
 
@@ -54,6 +56,33 @@ die_unavailable(const char *why)
 	fprintf(stderr, "smtpd: %s\n", why);
 	log_msg(LOG_ERR, "fatal: %s", why);
 	exit(1);
+}
+
+/* The smaller of the per-read timeout and what is left of the session. */
+static int
+next_timeout(const struct driver *d)
+{
+	struct timespec now;
+	long long left;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	/* Rounded up, so that a wait that times out is past the deadline. */
+	left = (d->deadline.tv_sec - now.tv_sec) * 1000LL +
+	    (d->deadline.tv_nsec - now.tv_nsec + 999999) / 1000000;
+	if (left < 0)
+		left = 0;
+	return left < d->timeout_ms ? (int)left : d->timeout_ms;
+}
+
+static int
+past_deadline(const struct driver *d)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > d->deadline.tv_sec ||
+	    (now.tv_sec == d->deadline.tv_sec &&
+	    now.tv_nsec >= d->deadline.tv_nsec);
 }
 
 /* Waits for fd to be ready; 1 ready, 0 timed out, -1 error. */
@@ -87,7 +116,7 @@ driver_write(void *ctx, const char *p, size_t n)
 	while (n > 0 && !d->broken) {
 		ssize_t w;
 
-		if (wait_fd(d->out, POLLOUT, d->timeout_ms) <= 0) {
+		if (wait_fd(d->out, POLLOUT, next_timeout(d)) <= 0) {
 			d->broken = 1;
 			break;
 		}
@@ -152,9 +181,14 @@ run_session(struct session *s, struct driver *d)
 			session_eof(s);
 			break;
 		}
-		r = wait_fd(d->in, POLLIN, d->timeout_ms);
+		/* A client that always has more to send still stops here. */
+		if (past_deadline(d)) {
+			session_timeout(s, 1);
+			break;
+		}
+		r = wait_fd(d->in, POLLIN, next_timeout(d));
 		if (r == 0) {
-			session_timeout(s);
+			session_timeout(s, past_deadline(d));
 			break;
 		}
 		n = r < 0 ? -1 : read_retry(d->in, buf, sizeof buf);
@@ -168,7 +202,8 @@ run_session(struct session *s, struct driver *d)
 }
 
 static void
-parse_args(int argc, char **argv, const char **confdir, const char **queuedir)
+parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
+    const char **user)
 {
 	int opt;
 
@@ -178,13 +213,16 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir)
 		*confdir = CONFIG_DEFAULT_DIR;
 	if (*queuedir == NULL || **queuedir == '\0')
 		*queuedir = QUEUE_DEFAULT_DIR;
-	while ((opt = getopt(argc, argv, "C:Q:h")) != -1) {
+	while ((opt = getopt(argc, argv, "C:Q:u:h")) != -1) {
 		switch (opt) {
 		case 'C':
 			*confdir = optarg;
 			break;
 		case 'Q':
 			*queuedir = optarg;
+			break;
+		case 'u':
+			*user = optarg;
 			break;
 		default:
 			usage();
@@ -197,7 +235,7 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir)
 int
 main(int argc, char **argv)
 {
-	const char *confdir, *queuedir, *qmailqueue;
+	const char *confdir, *queuedir, *qmailqueue, *user = NULL;
 	static struct config cfg;
 	struct queue queue;
 	struct queue_sink qsink = { .queue = &queue, .msg = { .fd = -1 } };
@@ -209,10 +247,13 @@ main(int argc, char **argv)
 	struct stat st;
 	char err[512];
 
-	parse_args(argc, argv, &confdir, &queuedir);
+	parse_args(argc, argv, &confdir, &queuedir, &user);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
+	/* Before any input, configuration included, is read. */
+	if (user != NULL && drop_privileges(user, err, sizeof err) < 0)
+		die_unavailable(err);
 	if (config_load(&cfg, confdir, 1, err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
@@ -240,6 +281,8 @@ main(int argc, char **argv)
 	}
 	d.out_is_socket = fstat(1, &st) == 0 && S_ISSOCK(st.st_mode);
 	d.timeout_ms = (int)cfg.timeout * 1000;
+	clock_gettime(CLOCK_MONOTONIC, &d.deadline);
+	d.deadline.tv_sec += (time_t)cfg.maxsessiontime;
 	if (qmailqueue != NULL && *qmailqueue != '\0')
 		session_init(s, &cfg, &client, &qmailqueue_sink_ops, &qqsink,
 		    &io);

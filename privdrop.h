@@ -1,0 +1,9 @@
+/* privdrop.h - becoming the unprivileged user given with -u. */
+#ifndef POSTERN_PRIVDROP_H
+#define POSTERN_PRIVDROP_H
+
+#include <stddef.h>
+
+int drop_privileges(const char *user, char *err, size_t errlen);
+
+#endif
