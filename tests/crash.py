@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Crash consistency of the commit: kills smtpd and enqueue with SIGKILL
+at random moments while they take messages, then checks the queue.
+
+usage: crash.py SMTPD ENQUEUE CONF QUEUE ROUNDS
+
+Invariants checked (the exit status is 1 if any fails):
+  - every message that got a 250 (smtpd) or exit 0 (enqueue) is in mess/
+    and todo/, with its exact bytes and its exact envelope;
+  - every file in mess/ or todo/ is complete: no half-written message or
+    envelope is ever visible outside tmp/;
+  - a todo/ entry always has its mess/ file (the message is complete).
+Prints how many were acknowledged, committed without an acknowledgement
+(killed between the commit and the reply: SMTP's window), and orphaned.
+"""
+import os
+import random
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+smtpd, enqueue, conf, queue, rounds = sys.argv[1:5] + [int(sys.argv[5])]
+random.seed(int(os.environ.get("CRASH_SEED", "1")))
+bodies, acked = {}, {}
+ENV = b"Fa@b.test\0Tu@example.org\0\0"
+
+
+def message(tag):
+    lines = random.randint(1, 3000)
+    text = "Subject: %s\n\n" % tag + "".join("%s line %d\n" % (tag, k) for k in range(lines))
+    return text.encode()
+
+
+def run_smtpd(tag, body, delay):
+    p = subprocess.Popen([smtpd, "-C", conf, "-Q", queue], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    session = (b"HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\n"
+               + body + b".\nQUIT\n")
+
+    def writer():
+        try:
+            p.stdin.write(session)
+            p.stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+    out = []
+    w = threading.Thread(target=writer)
+    r = threading.Thread(target=lambda: out.append(p.stdout.read()))
+    w.start()
+    r.start()
+    time.sleep(delay)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    w.join()
+    r.join()
+    m = re.search(rb"250 2\.0\.0 Ok: queued as (\S+)", out[0])
+    if m:
+        acked[m.group(1).decode()] = tag
+
+
+def run_enqueue(tag, body, delay, tmp):
+    path = os.path.join(tmp, "env")
+    with open(path, "wb") as f:
+        f.write(ENV)
+    with open(path, "rb") as env:
+        p = subprocess.Popen([enqueue, "-C", conf, "-Q", queue], stdin=subprocess.PIPE,
+                             stdout=env, stderr=subprocess.DEVNULL)
+
+        def writer():
+            try:
+                p.stdin.write(body)
+                p.stdin.close()
+            except (BrokenPipeError, ValueError):
+                pass
+        w = threading.Thread(target=writer)
+        w.start()
+        time.sleep(delay)
+        done = p.poll()
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+        w.join()
+    if done == 0:
+        acked["enqueue:" + tag] = tag
+
+
+def content_tag(data):
+    m = re.search(rb"^Subject: (\S+)$", data, re.M)
+    return m.group(1).decode() if m else None
+
+
+def main():
+    tmp = os.path.dirname(queue.rstrip("/"))
+    for i in range(rounds):
+        tag = "m%d" % i
+        bodies[tag] = message(tag)
+        delay = random.uniform(0, 0.008)
+        if i % 3 == 2:
+            run_enqueue(tag, bodies[tag], delay, tmp)
+        else:
+            run_smtpd(tag, bodies[tag], delay)
+    failures = []
+    mess = os.listdir(os.path.join(queue, "mess"))
+    todo = os.listdir(os.path.join(queue, "todo"))
+    complete = {}
+    for name in mess:
+        data = open(os.path.join(queue, "mess", name), "rb").read()
+        tag = content_tag(data)
+        if tag is None or not data.endswith(bodies[tag]):
+            failures.append("mess/%s is not a complete message" % name)
+        complete[name] = tag
+    for name in todo:
+        env = open(os.path.join(queue, "todo", name), "rb").read()
+        if env != ENV:
+            failures.append("todo/%s is not the exact envelope: %r" % (name, env))
+        if name not in complete:
+            failures.append("todo/%s has no message" % name)
+    committed_tags = {complete[n] for n in todo if n in complete}
+    for key, tag in acked.items():
+        if key.startswith("enqueue:"):
+            if tag not in committed_tags:
+                failures.append("enqueue acknowledged %s but it is not queued" % tag)
+        elif key not in todo or complete.get(key) != tag:
+            failures.append("smtpd said 250 for %s (%s) but it is not queued" % (key, tag))
+    unacked = len(committed_tags - set(acked.values()))
+    print("rounds=%d acknowledged=%d committed_without_ack=%d orphans=%d failures=%d"
+          % (rounds, len(acked), unacked, len(set(mess) - set(todo)), len(failures)))
+    for f in failures[:10]:
+        print("FAIL: " + f)
+    sys.exit(1 if failures else 0)
+
+
+main()
