@@ -60,6 +60,15 @@ fuzz:
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 
+# Static analysis: cppcheck's warning, performance and portability
+# classes (its style class is opinion), and the clang-tidy checks listed
+# with their reasons in .clang-tidy.  Any finding fails.
+lint:
+	cppcheck --enable=warning,performance,portability --std=c11 \
+		-D_GNU_SOURCE --suppress=missingIncludeSystem --inline-suppr \
+		--error-exitcode=1 -q *.c
+	clang-tidy --quiet *.c -- -std=c11 -D_GNU_SOURCE
+
 lint-man:
 	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
 
@@ -82,4 +91,4 @@ clean:
 	rm -f *.o $(PROGRAMS)
 	rm -rf tests/fuzz/bin
 
-.PHONY: all test fuzz lint-man run install uninstall clean
+.PHONY: all test fuzz lint lint-man run install uninstall clean

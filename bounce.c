@@ -43,20 +43,35 @@ put(struct writer *w, const char *fmt, ...)
 		w->failed = 1;
 }
 
-/* The first x.y.z status code in a reason, or a default for its class. */
+/* Reads 1 to max digits at *p; returns how many, 0 if none. */
+static size_t
+digits(const char *p, size_t max)
+{
+	size_t n = 0;
+
+	while (n < max && isdigit((unsigned char)p[n]))
+		n++;
+	return n;
+}
+
+/* The first x.y.z status code (RFC 3463) in a reason, else 5.0.0. */
 static void
 status_of(const char *reason, char *out, size_t outsize)
 {
 	for (const char *p = reason; *p; p++) {
-		unsigned a, b, c;
-		int n = 0;
-		if ((p == reason || !isdigit((unsigned char)p[-1])) &&
-		    sscanf(p, "%1u.%3u.%3u%n", &a, &b, &c, &n) == 3 &&
-		    (a == 4 || a == 5) && n > 0 &&
-		    !isdigit((unsigned char)p[n])) {
-			snprintf(out, outsize, "%u.%u.%u", a, b, c);
-			return;
-		}
+		size_t b, c;
+
+		if ((*p != '4' && *p != '5') || p[1] != '.' ||
+		    (p > reason && isdigit((unsigned char)p[-1])))
+			continue;
+		b = digits(p + 2, 3);
+		if (b == 0 || p[2 + b] != '.')
+			continue;
+		c = digits(p + 3 + b, 3);
+		if (c == 0 || isdigit((unsigned char)p[3 + b + c]))
+			continue;
+		snprintf(out, outsize, "%.*s", (int)(3 + b + c), p);
+		return;
 	}
 	str_copy(out, "5.0.0", outsize);
 }

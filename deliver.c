@@ -342,16 +342,14 @@ process_message(struct deliver *dv, const char *id)
 	st.attempts++;
 	deliver_pending(dv, &st, msgfd);
 	st.next = next_attempt(dv, &st);
-	if (state_write(dv->q.tmpfd, dv->statefd, &st) < 0)
-		log_msg(LOG_ERR, "id=%s cannot save state: %s", id,
-		    strerror(errno));
-	else if (bounce_failed(&dv->cfg, &dv->q, &st, msgfd) < 0)
-		log_msg(LOG_ERR, "id=%s cannot queue the bounce; will retry", id);
-	else if (state_write(dv->q.tmpfd, dv->statefd, &st) < 0)
-		log_msg(LOG_ERR, "id=%s cannot save state: %s", id,
-		    strerror(errno));
-	else if (state_count(&st, RS_PENDING) == 0 &&
-	    state_count(&st, RS_FAILED) == 0)
+	/* Outcomes are saved before the bounce, the bounce before "reported". */
+	if (state_write(dv->q.tmpfd, dv->statefd, &st) < 0 ||
+	    (state_count(&st, RS_FAILED) > 0 &&
+	    (bounce_failed(&dv->cfg, &dv->q, &st, msgfd) < 0 ||
+	    state_write(dv->q.tmpfd, dv->statefd, &st) < 0)))
+		log_msg(LOG_ERR, "id=%s cannot save state or queue the bounce; "
+		    "will retry: %s", id, strerror(errno));
+	else if (state_count(&st, RS_PENDING) == 0)
 		finish(dv, &st);
 	close(msgfd);
 	state_free(&st);
@@ -363,10 +361,7 @@ process_message(struct deliver *dv, const char *id)
 static void
 reap(struct deliver *dv, int block)
 {
-	pid_t pid;
-
-	while (dv->running > 0 &&
-	    (pid = waitpid(-1, NULL, block ? 0 : WNOHANG)) > 0)
+	while (dv->running > 0 && waitpid(-1, NULL, block ? 0 : WNOHANG) > 0)
 		dv->running--;
 }
 

@@ -141,12 +141,14 @@ conn_cmd(struct conn *k, const char *fmt, ...)
 	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof line - 2)
-		n = (int)sizeof line - 3;
-	memcpy(line + n, "\r\n", 2);
-	conn_put(k, line, (size_t)n + 2);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof line)
+		n = (int)sizeof line - 1;
+	conn_put(k, line, (size_t)n);
+	conn_put(k, "\r\n", 2);
 }
 
 /* One line, without its line end; longer lines are cut, not buffered. */

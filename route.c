@@ -405,6 +405,7 @@ static int
 expand_alias(struct expansion *e, const char *addr, const char *targets)
 {
 	char list[4200], *t, *save = NULL;
+	int r = 0;
 
 	for (int i = 0; i < e->depth; i++)
 		if (strcasecmp(e->chain[i], addr) == 0)
@@ -412,13 +413,14 @@ expand_alias(struct expansion *e, const char *addr, const char *targets)
 	if (e->depth >= ALIAS_DEPTH_MAX)
 		return emit_fail(e, addr, "5.4.6 aliases nested too deep");
 	str_copy(list, targets, sizeof list);
+	/* addr lives in the caller's frame: it leaves the chain on every
+	 * way out of this function. */
 	e->chain[e->depth++] = addr;
-	for (t = strtok_r(list, ",", &save); t != NULL;
+	for (t = strtok_r(list, ",", &save); t != NULL && r == 0;
 	    t = strtok_r(NULL, ",", &save))
-		if (expand_one(e, t) < 0)
-			return -1;
-	e->depth--;
-	return 0;
+		r = expand_one(e, t);
+	e->chain[--e->depth] = NULL;
+	return r;
 }
 
 static int

@@ -48,17 +48,27 @@ state_add_rcpt(struct msg_state *st, enum rcpt_status status,
 	return 0;
 }
 
+/* "KEY NUMBER": 1 and *v set when line is that key, 0 otherwise. */
+static int
+number_field(const char *line, const char *key, unsigned long long *v)
+{
+	size_t n = strlen(key);
+
+	return strncmp(line, key, n) == 0 && line[n] == ' ' &&
+	    parse_ulong(line + n + 1, 1ULL << 62, v) == 0;
+}
+
 static int
 parse_line(struct msg_state *st, char *line)
 {
 	char *tab;
-	long long v;
+	unsigned long long v;
 
-	if (sscanf(line, "arrival %lld", &v) == 1)
+	if (number_field(line, "arrival", &v))
 		st->arrival = (time_t)v;
-	else if (sscanf(line, "next %lld", &v) == 1)
+	else if (number_field(line, "next", &v))
 		st->next = (time_t)v;
-	else if (sscanf(line, "attempts %lld", &v) == 1)
+	else if (number_field(line, "attempts", &v))
 		st->attempts = (unsigned)v;
 	else if (strncmp(line, "sender ", 7) == 0)
 		str_copy(st->sender, line + 7, sizeof st->sender);
