@@ -43,6 +43,7 @@ struct deliver {
 	struct queue q;
 	int statefd;
 	int force;
+	time_t earliest;	/* the soonest "next" seen by the last pass */
 	unsigned running;
 	volatile sig_atomic_t stop;
 };
@@ -376,6 +377,8 @@ due(struct deliver *dv, const char *id)
 	if (state_read(dv->statefd, id, &st) < 0)
 		return 1;	/* let the child report it */
 	r = st.next <= time(NULL);
+	if (!r && (dv->earliest == 0 || st.next < dv->earliest))
+		dv->earliest = st.next;
 	state_free(&st);
 	return r;
 }
@@ -478,12 +481,19 @@ pass(struct deliver *dv)
 	collect_garbage_in(dv, dv->q.tmpfd, 0);
 }
 
-/* Seconds until the next state file is due, at most max. */
+/*
+ * Seconds until the soonest deferred message is due, at most max.  A
+ * message deferred during the pass itself is not in dv->earliest, so the
+ * wait is never longer than max: a retry is late by at most that much.
+ */
 static int
-seconds_to_next(struct deliver *dv, int max)
+seconds_to_next(const struct deliver *dv, int max)
 {
-	(void)dv;
-	return max;
+	time_t now = time(NULL);
+
+	if (dv->earliest == 0 || dv->earliest - now >= max)
+		return max;
+	return dv->earliest > now ? (int)(dv->earliest - now) : 0;
 }
 
 static void
@@ -495,6 +505,7 @@ daemon_loop(struct deliver *dv)
 
 	while (!dv->stop) {
 		struct pollfd p = { .fd = fifo, .events = POLLIN };
+		dv->earliest = 0;
 		pass(dv);
 		if (poll(&p, fifo >= 0 ? 1 : 0,
 		    seconds_to_next(dv, 60) * 1000) > 0)

@@ -313,3 +313,23 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	grep -q '^Status: 5.1.10$' "$(maildir_files alice)"
 	[ "$(ls "$TESTDIR"/fake/*.eml | wc -l)" -eq 2 ]
 }
+
+@test "deliver -d retries a deferred message when it falls due, without a trigger" {
+	start_fake 'rcpt:x@remote.test=451 4.7.1 later'
+	send a@b.test x@remote.test
+	run_deliver
+	# make it due in two seconds, as if five minutes had passed
+	sed -i "s/^next .*/next $(( $(date +%s) + 2 ))/" "$QUEUE"/state/*
+	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
+	sed -i '/remote.test/d' "$CONF/routes"
+	start_fake
+	"$DELIVER" -d -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
+	DAEMON_PID=$!
+	for i in $(seq 60); do
+		[ -e "$TESTDIR/fake/1.eml" ] && break
+		sleep 0.1
+	done
+	[ -e "$TESTDIR/fake/1.eml" ]
+	kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
+	DAEMON_PID=
+}
