@@ -51,3 +51,18 @@ sanitized() {
 	[[ "${lines[0]}" == *"500 5.5.2 Error: line too long" ]]
 	[ $((big - small)) -lt 512 ]
 }
+
+@test "a 1 GB message and 100 KB lines: refused by maxsize, peak memory unchanged" {
+	run peak data 100000 "$SMTPD" -C "$CONF" -Q "$QUEUE"
+	local small=${lines[0]%% *}
+	run peak data 1073741824 "$SMTPD" -C "$CONF" -Q "$QUEUE"
+	local huge=${lines[0]%% *}
+	[[ "${lines[0]}" == *"552 5.3.4 Error: message too big" ]]
+	run peak longlines 20000000 "$SMTPD" -C "$CONF" -Q "$QUEUE"
+	local long=${lines[0]%% *}
+	[[ "${lines[0]}" == *"250 2.0.0 Ok: queued as "* ]]
+	echo "peak RSS: small ${small} KiB, 1 GB ${huge} KiB, 100 KB lines ${long} KiB"
+	[ $((huge - small)) -lt 1024 ]
+	[ $((long - small)) -lt 1024 ]
+	[ "$(queued_count)" -eq 2 ]	# the small one and the long-line one
+}

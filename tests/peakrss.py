@@ -7,6 +7,7 @@ Python process it was forked from) and the last reply line it sent.
 usage: peakrss.py KIND SIZE PROGRAM [ARGS...]
 KIND: "data"  - one message of SIZE bytes in lines of 78 octets
       "line"  - one command line of SIZE bytes
+      "longlines" - one message of SIZE bytes in lines of 100 KB
       "none"  - no input: a baseline for a program that reads stdin
 """
 import subprocess
@@ -18,9 +19,12 @@ def session(kind, size):
     yield b"EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\n"
     if kind == "line":
         yield b"NOOP " + b"x" * size + b"\r\n"
-    elif kind == "data":
+    elif kind in ("data", "longlines"):
         yield b"DATA\r\n"
-        block = (b"x" * 76 + b"\r\n") * 1000
+        if kind == "data":
+            block = (b"x" * 76 + b"\r\n") * 1000
+        else:
+            block = b"y" * 102400 + b"\r\n"
         sent = 0
         while sent < size:
             yield block
@@ -49,7 +53,7 @@ def main():
         proc.stdin.flush()
         # Replies: greeting, 7 EHLO lines, MAIL, RCPT, then 354 and the
         # end-of-data reply, or the reply to the long line.
-        want = 12 if kind == "data" else 11
+        want = 11 if kind == "line" else 12
         for _ in range(want):
             last = proc.stdout.readline().decode("latin-1").rstrip("\r\n")
     peak = vmhwm(proc.pid)
