@@ -27,7 +27,7 @@ MAN5 = queue.5 postern.conf.5
 
 COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o session.o message.o body.o client.o \
-	queuesink.o qmailqueue.o privdrop.o $(COMMON)
+	queuesink.o qmailqueue.o privdrop.o auth.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o state.o maildir.o remote.o bounce.o privdrop.o \
@@ -36,7 +36,7 @@ DELIVER_OBJS = deliver.o state.o maildir.o remote.o bounce.o privdrop.o \
 all: $(PROGRAMS)
 
 smtpd: $(SMTPD_OBJS)
-	$(CC) -o $@ $(SMTPD_OBJS) $(ALL_LDFLAGS) -lresolv
+	$(CC) -o $@ $(SMTPD_OBJS) $(ALL_LDFLAGS) -lresolv -lcrypt
 
 enqueue: $(ENQUEUE_OBJS)
 	$(CC) -o $@ $(ENQUEUE_OBJS) $(ALL_LDFLAGS) -lresolv

@@ -203,6 +203,19 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_bool(v, &c->strictsync);
 	if (strcmp(key, "casesensitive") == 0)
 		return parse_bool(v, &c->casesensitive);
+	if (strcmp(key, "authplaintext") == 0)
+		return parse_bool(v, &c->authplaintext);
+	if (strcmp(key, "submission") == 0)
+		return parse_bool(v, &c->submission);
+	if (strcmp(key, "authmaxfail") == 0)
+		return parse_uint(v, &c->authmaxfail) < 0 ||
+		    c->authmaxfail == 0 ? -1 : 0;
+	if (strcmp(key, "authdelay") == 0)
+		return parse_uint(v, &c->authdelay) < 0 || c->authdelay > 60 ?
+		    -1 : 0;
+	if (strcmp(key, "checkpassword") == 0)
+		return v[0] != '/' || str_copy(c->checkpassword, v,
+		    sizeof c->checkpassword) >= sizeof c->checkpassword ? -1 : 0;
 	if (strcmp(key, "vrfy") == 0)
 		return parse_bool(v, &c->vrfy);
 	if (strcmp(key, "expn") == 0)
@@ -256,6 +269,8 @@ config_defaults(struct config *c, const char *dir)
 	c->maxsize = 26214400;
 	c->queuelifetime = 432000;
 	c->maxrcpt = 100;
+	c->authmaxfail = 3;
+	c->authdelay = 2;
 	c->concurrency = 10;
 	c->maxerrors = 10;
 	c->timeout = 300;

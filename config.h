@@ -33,6 +33,11 @@ struct config {
 	int vrfy;
 	int expn;
 	int log_stderr;
+	int authplaintext;		/* offer AUTH without TLS */
+	int submission;			/* MAIL needs AUTH */
+	unsigned authmaxfail;
+	unsigned authdelay;
+	char checkpassword[1024];
 	struct table tables[TABLE_COUNT];
 };
 

@@ -69,12 +69,17 @@ clean_helo(char *dst, size_t dstsize, const char *src)
 	dst[i] = '\0';
 }
 
+/* RFC 3848 and RFC 6531: SMTP, ESMTP[S][A], UTF8SMTP[S][A]. */
 static const char *
-protocol_name(const struct session *s)
+protocol_name(const struct session *s, char *buf, size_t size)
 {
-	if (s->tx.smtputf8)
-		return "UTF8SMTP";
-	return s->helo_kind == 2 ? "ESMTP" : "SMTP";
+	const char *base = s->tx.smtputf8 ? "UTF8SMTP" :
+	    s->helo_kind == 2 ? "ESMTP" : "SMTP";
+
+	snprintf(buf, size, "%s%s%s", base,
+	    s->client->encrypted && s->helo_kind == 2 ? "S" : "",
+	    s->auth_user[0] ? "A" : "");
+	return buf;
 }
 
 static void
@@ -82,6 +87,7 @@ write_received(struct session *s)
 {
 	const struct tx *t = &s->tx;
 	char hdr[1200], helo[256], date[64], from[400], id[QUEUE_ID_MAX + 8];
+	char proto[16];
 	int n;
 
 	clean_helo(helo, sizeof helo, s->helo);
@@ -96,7 +102,7 @@ write_received(struct session *s)
 	format_date(date, sizeof date);
 	n = snprintf(hdr, sizeof hdr,
 	    "Received: from %s by %s (postern) with %s\n\t%sfor <%s>; %s\n",
-	    from, s->cfg->hostname, protocol_name(s), id,
+	    from, s->cfg->hostname, protocol_name(s, proto, sizeof proto), id,
 	    t->envelope.data + t->first_rcpt + 1, date);
 	if (n > 0)
 		store(s, hdr, (size_t)n < sizeof hdr ? (size_t)n :

@@ -11,8 +11,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "access.h"
+#include "auth.h"
 #include "log.h"
 #include "message.h"
 #include "route.h"
@@ -163,6 +166,22 @@ session_greet(struct session *s)
 
 /* ---- the verbs ---- */
 
+/* AUTH needs credentials to check and, unless allowed, an encrypted channel. */
+static int
+auth_offered(const struct session *s)
+{
+	return auth_available(s->cfg) &&
+	    (s->client->encrypted || s->cfg->authplaintext);
+}
+
+/* Relaying, and exemption from strictsync: a relay client or a login. */
+static int
+trusted(const struct session *s)
+{
+	return s->client->may_relay || s->auth_user[0] != '\0';
+}
+
+
 /* Records the client's HELO or EHLO name; 0 when accepted. */
 static int
 accept_helo(struct session *s, char *arg, int kind)
@@ -213,6 +232,8 @@ cmd_ehlo(struct session *s, char *arg, size_t octets)
 	out_line(s, "250-8BITMIME");
 	out_line(s, "250-ENHANCEDSTATUSCODES");
 	out_line(s, "250-SMTPUTF8");
+	if (auth_offered(s))
+		out_line(s, "250-AUTH PLAIN LOGIN");
 	out_line(s, "250 CHUNKING");
 }
 
@@ -247,6 +268,10 @@ parse_mail_params(struct session *s, char *p, struct mail_params *mp)
 			    (str_casecmp_n(value, "7BIT", 5) != 0 &&
 			    str_casecmp_n(value, "8BITMIME", 9) != 0))
 				return "501 5.5.4 Error: unsupported BODY type";
+		} else if (str_casecmp_n(tok, "AUTH", 5) == 0) {
+			/* RFC 4954 5: accepted, and not passed on. */
+			if (value == NULL)
+				return "501 5.5.4 Error: bad AUTH parameter";
 		} else if (str_casecmp_n(tok, "SMTPUTF8", 9) == 0) {
 			if (value != NULL)
 				return "501 5.5.4 Error: SMTPUTF8 takes no value";
@@ -268,6 +293,10 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 
 	if (s->tx.mail_given) {
 		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->cfg->submission && s->auth_user[0] == '\0') {
+		reply(s, "530 5.7.0 Error: authentication required");
 		return;
 	}
 	if (str_casecmp_n(arg, "FROM:", 5) != 0) {
@@ -295,6 +324,10 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 		why = "552 5.3.4 Error: message size exceeds fixed limit";
 	if (why == NULL && access_listed(s->cfg, TABLE_SENDERS, &path))
 		why = "550 5.7.1 Error: sender address rejected";
+	/* Submission: a user sends only as the address it logged in as. */
+	if (why == NULL && s->cfg->submission &&
+	    strcasecmp(path.addr, s->auth_user) != 0)
+		why = "553 5.7.1 Error: sender address not owned by the user";
 	if (why == NULL && (buf_append(&s->tx.envelope, "F", 1) < 0 ||
 	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0))
 		why = "452 4.3.1 Error: insufficient system resources";
@@ -314,7 +347,7 @@ check_recipient(struct session *s, const struct mailpath *path)
 {
 	if (access_listed(s->cfg, TABLE_RECIPIENTS, path))
 		return "550 5.7.1 Error: recipient address rejected";
-	switch (route_classify(s->cfg, path, s->client->may_relay)) {
+	switch (route_classify(s->cfg, path, trusted(s))) {
 	case RCPT_DENIED:
 		return "554 5.7.1 Error: relay access denied";
 	case RCPT_UNKNOWN_USER:
@@ -402,8 +435,7 @@ transaction_not_ready(const struct session *s)
 static int
 pipelined_after_data(struct session *s)
 {
-	if (!s->client->is_socket || !s->cfg->strictsync ||
-	    s->client->may_relay)
+	if (!s->client->is_socket || !s->cfg->strictsync || trusted(s))
 		return 0;
 	return s->feed_left > 0 || s->io.input_pending(s->io.ctx);
 }
@@ -637,7 +669,7 @@ cmd_help(struct session *s, char *arg, size_t octets)
 	(void)arg;
 	(void)octets;
 	out_line(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET");
-	out_line(s, "214-2.0.0 NOOP QUIT VRFY EXPN HELP");
+	out_line(s, "214-2.0.0 NOOP QUIT VRFY EXPN HELP AUTH");
 	reply(s, "214 2.0.0 End of HELP information");
 }
 
@@ -647,6 +679,138 @@ cmd_obsolete(struct session *s, char *arg, size_t octets)
 	(void)arg;
 	(void)octets;
 	reply(s, "502 5.5.1 Error: command not implemented");
+}
+
+/* ---- AUTH (RFC 4954), PLAIN (RFC 4616) and LOGIN ---- */
+
+#define LOGIN_USER_PROMPT "334 VXNlcm5hbWU6"	/* "Username:" */
+#define LOGIN_PASS_PROMPT "334 UGFzc3dvcmQ6"	/* "Password:" */
+
+static void
+finish_auth(struct session *s, const char *user, char *password,
+    const char *mechanism)
+{
+	enum auth_result r = user[0] ? auth_check(s->cfg, user, password) :
+	    AUTH_BAD;
+	char bye[320];
+
+	explicit_bzero(password, strlen(password));
+	explicit_bzero(s->line, sizeof s->line);
+	s->auth_step = AUTH_IDLE;
+	log_msg(LOG_NOTICE, "auth: client=%s user=%s mechanism=%s status=%s",
+	    client_name(s), user, mechanism, r == AUTH_OK ? "ok" :
+	    r == AUTH_TEMP ? "tempfail" : "failed");
+	if (r == AUTH_OK) {
+		str_copy(s->auth_user, user, sizeof s->auth_user);
+		reply(s, "235 2.7.0 Authentication successful");
+		return;
+	}
+	if (r == AUTH_TEMP) {
+		reply(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	/* Slows down guessing; the session is ours alone, so sleeping is
+	 * cheap for everyone else. */
+	if (s->cfg->authdelay > 0)
+		sleep(s->cfg->authdelay);
+	reply(s, "535 5.7.8 Error: authentication failed");
+	if (++s->auth_failures >= s->cfg->authmaxfail) {
+		snprintf(bye, sizeof bye,
+		    "421 4.7.0 %s Error: too many authentication failures",
+		    s->cfg->hostname);
+		session_reply_close(s, bye);
+	}
+}
+
+/* PLAIN: authzid NUL authcid NUL password; authzid empty or = authcid. */
+static void
+finish_plain(struct session *s, char *data, size_t len)
+{
+	char *user = memchr(data, '\0', len), *pass;
+
+	if (user == NULL || (pass = memchr(user + 1, '\0',
+	    len - (size_t)(user + 1 - data))) == NULL) {
+		explicit_bzero(data, len);
+		s->auth_step = AUTH_IDLE;
+		reply(s, "501 5.5.2 Error: malformed PLAIN response");
+		return;
+	}
+	user++;
+	pass++;
+	if (data[0] != '\0' && strcmp(data, user) != 0)
+		user = "";	/* acting as someone else: refused */
+	finish_auth(s, user, pass, "PLAIN");
+	explicit_bzero(data, len);
+}
+
+/* One base64 line of the exchange, after a 334. */
+static void
+auth_continue(struct session *s, const char *line)
+{
+	char data[CMD_LINE_MAX_ESMTP];
+	size_t len;
+
+	if (strcmp(line, "*") == 0) {
+		s->auth_step = AUTH_IDLE;
+		reply(s, "501 5.0.0 Error: authentication canceled");
+		return;
+	}
+	if (base64_decode(line, data, sizeof data, &len) < 0) {
+		s->auth_step = AUTH_IDLE;
+		reply(s, "501 5.5.2 Error: malformed authentication response");
+		return;
+	}
+	switch (s->auth_step) {
+	case AUTH_PLAIN_WAIT:
+		finish_plain(s, data, len);
+		break;
+	case AUTH_LOGIN_USER:
+		str_copy(s->auth_login, data, sizeof s->auth_login);
+		s->auth_step = AUTH_LOGIN_PASS;
+		out_line(s, LOGIN_PASS_PROMPT);
+		break;
+	default:
+		finish_auth(s, s->auth_login, data, "LOGIN");
+		break;
+	}
+	explicit_bzero(data, sizeof data);
+}
+
+static void
+cmd_auth(struct session *s, char *arg, size_t octets)
+{
+	char *initial = strchr(arg, ' ');
+
+	(void)octets;
+	if (s->helo_kind != 2 || !auth_offered(s)) {
+		reply(s, "503 5.5.1 Error: authentication not enabled");
+		return;
+	}
+	if (s->auth_user[0] != '\0') {
+		reply(s, "503 5.5.1 Error: already authenticated");
+		return;
+	}
+	if (s->tx.mail_given) {
+		reply(s, "503 5.5.1 Error: AUTH not allowed in a mail transaction");
+		return;
+	}
+	if (initial != NULL)
+		*initial++ = '\0';
+	if (strcasecmp(arg, "PLAIN") == 0) {
+		s->auth_step = AUTH_PLAIN_WAIT;
+		if (initial == NULL)
+			out_line(s, "334 ");
+		else
+			auth_continue(s, strcmp(initial, "=") == 0 ? "" : initial);
+	} else if (strcasecmp(arg, "LOGIN") == 0) {
+		s->auth_step = AUTH_LOGIN_USER;
+		if (initial == NULL)
+			out_line(s, LOGIN_USER_PROMPT);
+		else
+			auth_continue(s, initial);
+	} else {
+		reply(s, "504 5.5.4 Error: unsupported authentication mechanism");
+	}
 }
 
 static const struct verb verbs[] = {
@@ -662,6 +826,7 @@ static const struct verb verbs[] = {
 	{ "VRFY", cmd_vrfy, 0 },
 	{ "EXPN", cmd_expn, 0 },
 	{ "HELP", cmd_help, 0 },
+	{ "AUTH", cmd_auth, 0 },
 	{ "SEND", cmd_obsolete, 0 },
 	{ "SOML", cmd_obsolete, 0 },
 	{ "SAML", cmd_obsolete, 0 },
@@ -692,6 +857,10 @@ run_command(struct session *s, size_t octets)
 	if (len > 0 && line[len - 1] == '\r')
 		len--;
 	line[len] = '\0';
+	if (s->auth_step != AUTH_IDLE) {
+		auth_continue(s, line);
+		return;
+	}
 	if (memchr(line, '\0', len) != NULL || memchr(line, '\r', len)) {
 		reply(s, "500 5.5.2 Error: invalid character in command");
 		return;
@@ -735,8 +904,10 @@ feed_command(struct session *s, const char *p, size_t n)
 	if (nl == NULL)
 		return take;
 	s->feed_left = n - take;
-	if (s->line_too_long)
+	if (s->line_too_long) {
+		s->auth_step = AUTH_IDLE;
 		reply(s, "500 5.5.2 Error: line too long");
+	}
 	else
 		run_command(s, s->linelen);
 	s->linelen = 0;

@@ -26,6 +26,7 @@ struct client {
 	int is_socket;		/* only CRLF.CRLF ends DATA */
 	int may_relay;		/* ruled "relay" in clients */
 	int denied;		/* ruled "deny" in clients */
+	int encrypted;		/* behind a TLS wrapper (smtpd -S) */
 };
 
 struct session_io {
@@ -83,6 +84,12 @@ struct session {
 	char helo[256];
 	unsigned errors;
 	unsigned messages;
+
+	enum { AUTH_IDLE, AUTH_PLAIN_WAIT, AUTH_LOGIN_USER, AUTH_LOGIN_PASS }
+	    auth_step;
+	char auth_user[256];	/* authenticated as; "" when not */
+	char auth_login[256];	/* LOGIN: the user name, between steps */
+	unsigned auth_failures;
 
 	unsigned long long bdat_chunk;	/* size of the current chunk */
 	unsigned long long bdat_left;

@@ -41,7 +41,7 @@ struct driver {
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-C confdir] [-Q queuedir] [-u user]\n");
+	fprintf(stderr, "usage: smtpd [-S] [-C confdir] [-Q queuedir] [-u user]\n");
 	exit(2);
 }
 
@@ -203,7 +203,7 @@ run_session(struct session *s, struct driver *d)
 
 static void
 parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
-    const char **user)
+    const char **user, int *encrypted)
 {
 	int opt;
 
@@ -213,8 +213,11 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
 		*confdir = CONFIG_DEFAULT_DIR;
 	if (*queuedir == NULL || **queuedir == '\0')
 		*queuedir = QUEUE_DEFAULT_DIR;
-	while ((opt = getopt(argc, argv, "C:Q:u:h")) != -1) {
+	while ((opt = getopt(argc, argv, "C:Q:Su:h")) != -1) {
 		switch (opt) {
+		case 'S':
+			*encrypted = 1;
+			break;
 		case 'C':
 			*confdir = optarg;
 			break;
@@ -236,6 +239,7 @@ int
 main(int argc, char **argv)
 {
 	const char *confdir, *queuedir, *qmailqueue, *user = NULL;
+	int encrypted = 0;
 	static struct config cfg;
 	struct queue queue;
 	struct queue_sink qsink = { .queue = &queue, .msg = { .fd = -1 } };
@@ -247,7 +251,7 @@ main(int argc, char **argv)
 	struct stat st;
 	char err[512];
 
-	parse_args(argc, argv, &confdir, &queuedir, &user);
+	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
@@ -269,6 +273,7 @@ main(int argc, char **argv)
 	if (s == NULL)
 		die_unavailable("out of memory");
 	client_identify(&client, 0);
+	client.encrypted = encrypted;
 	switch (access_client(&cfg, client.addr)) {
 	case CLIENT_DENY:
 		client.denied = 1;

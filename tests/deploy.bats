@@ -125,3 +125,48 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	$(unit_value "$once" ExecStart | localize) 2>/dev/null
 	[ "$(find "$TESTDIR/mail/example.org/u/new" -type f | wc -l)" -eq 1 ]
 }
+
+@test "submission (587): the socket and service units; AUTH required before MAIL" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	local svc=$TOP/contrib/postern-submission@.service sub=$TESTDIR/sub
+	[ "$(unit_value "$TOP/contrib/postern-submission.socket" ListenStream)" = 587 ]
+	mkdir -p "$sub"
+	printf 'hostname mx.test\nsubmission yes\nauthplaintext yes\nauthdelay 0\n' >"$sub/smtpd.conf"
+	echo example.org >"$sub/domains"
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt x pw)" >"$sub/passwd"
+	PORT=$(free_port)
+	# shellcheck disable=SC2046
+	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	    $(unit_value "$svc" ExecStart | sed "s|/etc/postern-submission|$sub|" | localize) 2>"$LOG" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run smtp_raw 1 '' 1 'EHLO c\r\n' 1 'MAIL FROM:<alice@example.org>\r\n' 1 "AUTH PLAIN $(printf '\0alice@example.org\0pw' | base64 -w0)\r\n" 1 'MAIL FROM:<alice@example.org>\r\n' 1 'QUIT\r\n'
+	[ "${lines[9]}" = "530 5.7.0 Error: authentication required" ]
+	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[11]}" = "250 2.1.0 Ok" ]
+}
+
+@test "submissions (465): the shipped stunnel configuration in front of smtpd -S" {
+	command -v stunnel4 >/dev/null || skip "stunnel4 is not installed"
+	local sub=$TESTDIR/sub
+	mkdir -p "$sub"
+	printf 'hostname mx.test\nsubmission yes\nauthdelay 0\n' >"$sub/smtpd.conf"
+	echo example.org >"$sub/domains"
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt x pw)" >"$sub/passwd"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	PORT=$(free_port)
+	{ echo 'foreground = yes'
+	  sed "s|/etc/postern-submission|$sub|" "$TOP/contrib/postern-submissions.conf" |
+	    localize | grep -v '^setuid\|^setgid\|^pid' |
+	    sed -e "s/^accept = 465/accept = 127.0.0.1:$PORT/" \
+	        -e "s|^cert = .*|cert = $TESTDIR/cert.pem|" -e "s|^key = .*|key = $TESTDIR/key.pem|"
+	} >"$TESTDIR/stunnel.conf"
+	sed -i '1a pid =' "$TESTDIR/stunnel.conf"
+	stunnel4 "$TESTDIR/stunnel.conf" 2>"$TESTDIR/stunnel.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run swaks --server 127.0.0.1 --port "$PORT" --tls-on-connect --auth PLAIN --auth-user alice@example.org --auth-password pw --from alice@example.org --to x@remote.test
+	[ "$status" -eq 0 ]
+	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
+}

@@ -1,0 +1,219 @@
+/*
+ * auth.c - password checks for SMTP AUTH.
+ *
+ * The passwd file holds "user@domain:HASH" with crypt(3) hashes
+ * (yescrypt, sha512-crypt, ...).  An unknown user costs the same hashing
+ * as a known one, so the time of a refusal tells nothing.  A
+ * checkpassword program (djb's interface) gets "user NUL password NUL
+ * timestamp NUL" on its descriptor 3 and exits 0 to accept, 1 to
+ * refuse; anything else is a temporary failure.  Passwords are wiped
+ * from memory after use and never logged.
+ */
+#include "auth.h"
+
+#include <crypt.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tables.h"
+#include "util.h"
+
+#define CHECKPASSWORD_TIMEOUT 10	/* seconds */
+
+/* For unknown users: the same sha512-crypt work, against nothing. */
+static const char dummy_hash[] = "$6$postern.dummy.salt$";
+
+int
+auth_available(const struct config *c)
+{
+	return c->tables[TABLE_PASSWD].present || c->checkpassword[0] != '\0';
+}
+
+static int
+equal_strings(const char *a, const char *b)
+{
+	size_t na = strlen(a), nb = strlen(b);
+	unsigned char diff = na != nb;
+
+	for (size_t i = 0; i < na && i < nb; i++)
+		diff |= (unsigned char)(a[i] ^ b[i]);
+	return diff == 0;
+}
+
+static enum auth_result
+check_passwd_file(const struct config *c, const char *user,
+    const char *password)
+{
+	char key[300];
+	const char *hash;
+	struct crypt_data *cd;
+	const char *out;
+	enum auth_result r;
+
+	str_copy(key, user, sizeof key);
+	str_lower(key);
+	hash = table_get(&c->tables[TABLE_PASSWD], key);
+	cd = calloc(1, sizeof *cd);
+	if (cd == NULL)
+		return AUTH_TEMP;
+	out = crypt_r(password, hash ? hash : dummy_hash, cd);
+	if (out == NULL || out[0] == '*')
+		r = hash ? AUTH_TEMP : AUTH_BAD;
+	else
+		r = hash != NULL && equal_strings(out, hash) ? AUTH_OK : AUTH_BAD;
+	explicit_bzero(cd, sizeof *cd);
+	free(cd);
+	return r;
+}
+
+static enum auth_result
+wait_checkpassword(pid_t pid)
+{
+	int status;
+
+	for (int i = 0; i < CHECKPASSWORD_TIMEOUT * 20; i++) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+		if (r == pid) {
+			if (!WIFEXITED(status))
+				return AUTH_TEMP;
+			if (WEXITSTATUS(status) == 0)
+				return AUTH_OK;
+			return WEXITSTATUS(status) == 1 ? AUTH_BAD : AUTH_TEMP;
+		}
+		if (r < 0 && errno != EINTR)
+			return AUTH_TEMP;
+		usleep(50000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	return AUTH_TEMP;
+}
+
+static enum auth_result
+run_checkpassword(const char *program, const char *user,
+    const char *password)
+{
+	char buf[700], stamp[32];
+	size_t nu = strlen(user), np = strlen(password), ns;
+	int fds[2];
+	pid_t pid;
+	enum auth_result r;
+
+	snprintf(stamp, sizeof stamp, "%lld", (long long)time(NULL));
+	ns = strlen(stamp);
+	if (nu + np + ns + 3 > sizeof buf || pipe(fds) < 0)
+		return AUTH_TEMP;
+	pid = fork();
+	if (pid == 0) {
+		close(fds[1]);
+		if (dup2(fds[0], 3) < 0)
+			_exit(111);
+		if (fds[0] != 3)
+			close(fds[0]);
+		signal(SIGPIPE, SIG_DFL);
+		execl(program, program, "/bin/true", (char *)NULL);
+		_exit(111);
+	}
+	close(fds[0]);
+	if (pid < 0) {
+		close(fds[1]);
+		return AUTH_TEMP;
+	}
+	memcpy(buf, user, nu + 1);
+	memcpy(buf + nu + 1, password, np + 1);
+	memcpy(buf + nu + np + 2, stamp, ns + 1);
+	(void)write_all(fds[1], buf, nu + np + ns + 3);
+	explicit_bzero(buf, sizeof buf);
+	close(fds[1]);
+	r = wait_checkpassword(pid);
+	return r;
+}
+
+enum auth_result
+auth_check(const struct config *c, const char *user, const char *password)
+{
+	if (c->tables[TABLE_PASSWD].present) {
+		enum auth_result r = check_passwd_file(c, user, password);
+		if (r != AUTH_BAD || c->checkpassword[0] == '\0')
+			return r;
+	}
+	if (c->checkpassword[0] != '\0')
+		return run_checkpassword(c->checkpassword, user, password);
+	return AUTH_BAD;
+}
+
+static int
+b64_value(int ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/* Strict RFC 4648 base64; returns -1 on bad input or no room. */
+int
+base64_decode(const char *in, char *out, size_t outsize, size_t *outlen)
+{
+	size_t n = strlen(in), o = 0;
+
+	if (n % 4 != 0)
+		return -1;
+	for (size_t i = 0; i < n; i += 4) {
+		int v[4], pad = 0;
+		for (int k = 0; k < 4; k++) {
+			if (in[i + k] == '=' && i + 4 == n && k >= 2) {
+				v[k] = 0;
+				pad++;
+			} else if (pad > 0 || (v[k] = b64_value(in[i + k])) < 0) {
+				return -1;
+			}
+		}
+		unsigned long bits = (unsigned long)v[0] << 18 |
+		    (unsigned long)v[1] << 12 | (unsigned long)v[2] << 6 |
+		    (unsigned long)v[3];
+		for (int k = 0; k < 3 - pad; k++) {
+			if (o + 1 >= outsize)
+				return -1;
+			out[o++] = (char)(bits >> (16 - 8 * k) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return 0;
+}
+
+void
+base64_encode(const char *in, size_t len, char *out, size_t outsize)
+{
+	static const char digits[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 5 <= outsize; i += 3) {
+		unsigned long bits = (unsigned long)(unsigned char)in[i] << 16;
+		if (i + 1 < len)
+			bits |= (unsigned long)(unsigned char)in[i + 1] << 8;
+		if (i + 2 < len)
+			bits |= (unsigned char)in[i + 2];
+		out[o++] = digits[bits >> 18 & 63];
+		out[o++] = digits[bits >> 12 & 63];
+		out[o++] = i + 1 < len ? digits[bits >> 6 & 63] : '=';
+		out[o++] = i + 2 < len ? digits[bits & 63] : '=';
+	}
+	if (outsize > 0)
+		out[o < outsize ? o : outsize - 1] = '\0';
+}

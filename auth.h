@@ -1,0 +1,24 @@
+/*
+ * auth.h - checking a user's password: against the passwd file's
+ * crypt(3) hashes, or through a checkpassword program.
+ */
+#ifndef POSTERN_AUTH_H
+#define POSTERN_AUTH_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+enum auth_result {
+	AUTH_OK,
+	AUTH_BAD,	/* 535 5.7.8 */
+	AUTH_TEMP	/* 454 4.7.0 */
+};
+
+int auth_available(const struct config *c);
+enum auth_result auth_check(const struct config *c, const char *user,
+    const char *password);
+int base64_decode(const char *in, char *out, size_t outsize, size_t *outlen);
+void base64_encode(const char *in, size_t len, char *out, size_t outsize);
+
+#endif
