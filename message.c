@@ -77,7 +77,7 @@ protocol_name(const struct session *s, char *buf, size_t size)
 	    s->helo_kind == 2 ? "ESMTP" : "SMTP";
 
 	snprintf(buf, size, "%s%s%s", base,
-	    s->client->encrypted && s->helo_kind == 2 ? "S" : "",
+	    s->encrypted && s->helo_kind == 2 ? "S" : "",
 	    s->auth_user[0] ? "A" : "");
 	return buf;
 }

@@ -141,6 +141,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->sinkctx = sinkctx;
 	s->io = *io;
 	s->state = STATE_COMMAND;
+	s->encrypted = client->encrypted;
 	/* The envelope holds at most maxrcpt addresses and the sender. */
 	buf_init(&s->tx.envelope,
 	    ((size_t)cfg->maxrcpt + 2) * (PATH_MAX_SMTP + 2));
@@ -171,7 +172,7 @@ static int
 auth_offered(const struct session *s)
 {
 	return auth_available(s->cfg) &&
-	    (s->client->encrypted || s->cfg->authplaintext);
+	    (s->encrypted || s->cfg->authplaintext);
 }
 
 /* Relaying, and exemption from strictsync: a relay client or a login. */
@@ -232,6 +233,8 @@ cmd_ehlo(struct session *s, char *arg, size_t octets)
 	out_line(s, "250-8BITMIME");
 	out_line(s, "250-ENHANCEDSTATUSCODES");
 	out_line(s, "250-SMTPUTF8");
+	if (s->tls_available && !s->encrypted)
+		out_line(s, "250-STARTTLS");
 	if (auth_offered(s))
 		out_line(s, "250-AUTH PLAIN LOGIN");
 	out_line(s, "250 CHUNKING");
@@ -293,6 +296,10 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 
 	if (s->tx.mail_given) {
 		reply(s, "503 5.5.1 Error: nested MAIL command");
+		return;
+	}
+	if (s->tls_required && !s->encrypted) {
+		reply(s, "530 5.7.0 Error: must issue a STARTTLS command first");
 		return;
 	}
 	if (s->cfg->submission && s->auth_user[0] == '\0') {
@@ -669,7 +676,7 @@ cmd_help(struct session *s, char *arg, size_t octets)
 	(void)arg;
 	(void)octets;
 	out_line(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET");
-	out_line(s, "214-2.0.0 NOOP QUIT VRFY EXPN HELP AUTH");
+	out_line(s, "214-2.0.0 NOOP QUIT VRFY EXPN HELP AUTH STARTTLS");
 	reply(s, "214 2.0.0 End of HELP information");
 }
 
@@ -813,6 +820,45 @@ cmd_auth(struct session *s, char *arg, size_t octets)
 	}
 }
 
+/*
+ * STARTTLS (RFC 3207) through a UCSPI-TLS wrapper.  The 220 goes out in
+ * the clear first; then the wrapper takes the connection, and everything
+ * learnt before it (HELO, a transaction, a login) is forgotten, along
+ * with any input already read: commands a client pipelined after
+ * STARTTLS came in the clear and must not run inside TLS
+ * (CVE-2011-0411).
+ */
+static void
+cmd_starttls(struct session *s, char *arg, size_t octets)
+{
+	(void)octets;
+	if (!s->tls_available || s->encrypted) {
+		reply(s, "503 5.5.1 Error: TLS not available");
+		return;
+	}
+	if (*arg != '\0') {
+		reply(s, "501 5.5.4 Syntax: STARTTLS");
+		return;
+	}
+	out_line(s, "220 2.0.0 Ready to start TLS");
+	session_flush(s);
+	s->drop_input = 1;
+	if (s->io.starttls(s->io.ctx) < 0) {
+		log_msg(LOG_WARNING, "starttls failed: client=%s",
+		    client_name(s));
+		tx_reset(s);
+		s->state = STATE_CLOSED;
+		return;
+	}
+	tx_reset(s);
+	s->encrypted = 1;
+	s->helo_kind = 0;
+	s->helo[0] = '\0';
+	s->auth_user[0] = '\0';
+	s->auth_step = AUTH_IDLE;
+	log_msg(LOG_INFO, "starttls: client=%s", client_name(s));
+}
+
 static const struct verb verbs[] = {
 	{ "HELO", cmd_helo, 0 },
 	{ "EHLO", cmd_ehlo, 0 },
@@ -827,6 +873,7 @@ static const struct verb verbs[] = {
 	{ "EXPN", cmd_expn, 0 },
 	{ "HELP", cmd_help, 0 },
 	{ "AUTH", cmd_auth, 0 },
+	{ "STARTTLS", cmd_starttls, 0 },
 	{ "SEND", cmd_obsolete, 0 },
 	{ "SOML", cmd_obsolete, 0 },
 	{ "SAML", cmd_obsolete, 0 },
@@ -957,6 +1004,10 @@ session_feed(struct session *s, const char *p, size_t n)
 			used = feed_bdat(s, p, n);
 			break;
 		default:
+			return;
+		}
+		if (s->drop_input) {
+			s->drop_input = 0;
 			return;
 		}
 		p += used;

@@ -34,6 +34,8 @@ struct session_io {
 	void (*write_out)(void *ctx, const char *p, size_t n);
 	/* Whether the client has sent more than has been fed. */
 	int (*input_pending)(void *ctx);
+	/* UCSPI-TLS: hand the connection to the wrapper; 0 when encrypted. */
+	int (*starttls)(void *ctx);
 	void *ctx;
 };
 
@@ -79,6 +81,11 @@ struct session {
 	size_t linelen;
 	int line_too_long;
 	size_t feed_left;	/* unconsumed bytes of the current feed */
+
+	int tls_available;	/* a UCSPI-TLS wrapper is in front */
+	int tls_required;	/* UCSPITLS=!: no MAIL before STARTTLS */
+	int encrypted;		/* -S, or after STARTTLS */
+	int drop_input;		/* STARTTLS: the rest of this read is discarded */
 
 	int helo_kind;		/* 0 none, 1 HELO, 2 EHLO */
 	char helo[256];

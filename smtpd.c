@@ -5,6 +5,7 @@
  * and the protocol engine in session.c under the timeout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,6 +33,9 @@
 struct driver {
 	int in;
 	int out;
+	int tls_ctl;		/* UCSPI-TLS: the wrapper's control descriptor */
+	int tls_read;
+	int tls_write;
 	int out_is_socket;
 	int timeout_ms;
 	struct timespec deadline;	/* the whole session's */
@@ -130,6 +134,72 @@ driver_write(void *ctx, const char *p, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
+}
+
+/*
+ * The UCSPI-TLS handshake with the wrapper: "Y" on the control
+ * descriptor starts TLS, and the wrapper answers with its variables,
+ * "NAME=value" NUL ..., ended by an empty one (two NULs in a row).  From
+ * then on the session reads and writes the wrapper's descriptors.
+ */
+static int
+driver_starttls(void *ctx)
+{
+	struct driver *d = ctx;
+	char vars[4096];
+	size_t len = 0;
+	int nuls = 0;	/* NULs in a row: two end the list */
+	struct stat st;
+
+	if (write_all(d->tls_ctl, "Y", 1) < 0)
+		return -1;
+	while (nuls < 2) {
+		char c;
+
+		if (len == sizeof vars ||
+		    wait_fd(d->tls_ctl, POLLIN, next_timeout(d)) <= 0 ||
+		    read_retry(d->tls_ctl, &c, 1) != 1)
+			return -1;
+		vars[len++] = c;
+		nuls = c == '\0' ? nuls + 1 : 0;
+	}
+	for (size_t i = 0; i < len && vars[i]; i += strlen(vars + i) + 1)
+		if (strncmp(vars + i, "SSL_PROTOCOL=", 13) == 0 ||
+		    strncmp(vars + i, "SSL_CIPHER=", 11) == 0)
+			log_msg(LOG_INFO, "tls: %s", vars + i);
+	d->in = d->tls_read;
+	d->out = d->tls_write;
+	d->out_is_socket = fstat(d->out, &st) == 0 && S_ISSOCK(st.st_mode);
+	return 0;
+}
+
+/* A descriptor number from the environment, if it names an open one. */
+static int
+env_fd(const char *name)
+{
+	const char *v = getenv(name);
+	unsigned long long fd;
+
+	if (v == NULL || parse_ulong(v, 1024, &fd) < 0 ||
+	    fcntl((int)fd, F_GETFD) < 0)
+		return -1;
+	return (int)fd;
+}
+
+/* UCSPITLS "-" turns TLS off; "!" makes it mandatory. */
+static void
+setup_ucspi_tls(struct driver *d, struct session *s)
+{
+	const char *mode = getenv("UCSPITLS");
+
+	d->tls_ctl = env_fd("SSLCTLFD");
+	d->tls_read = env_fd("SSLREADFD");
+	d->tls_write = env_fd("SSLWRITEFD");
+	if (d->tls_ctl < 0 || d->tls_read < 0 || d->tls_write < 0 ||
+	    (mode != NULL && strcmp(mode, "-") == 0))
+		return;
+	s->tls_available = 1;
+	s->tls_required = mode != NULL && strcmp(mode, "!") == 0;
 }
 
 static int
@@ -247,7 +317,8 @@ main(int argc, char **argv)
 	struct client client;
 	struct session *s;
 	struct driver d = { .in = 0, .out = 1 };
-	struct session_io io = { driver_write, driver_input_pending, &d };
+	struct session_io io = { driver_write, driver_input_pending,
+	    driver_starttls, &d };
 	struct stat st;
 	char err[512];
 
@@ -293,6 +364,8 @@ main(int argc, char **argv)
 		    &io);
 	else
 		session_init(s, &cfg, &client, &queue_sink_ops, &qsink, &io);
+
+	setup_ucspi_tls(&d, s);
 
 	if (greet_delay(s, &d, cfg.greetdelay) == 0) {
 		session_greet(s);

@@ -68,6 +68,13 @@ no_input_pending(void *ctx)
 	return 0;
 }
 
+static int
+fake_starttls(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
 static struct config cfg;
 
 static void
@@ -103,19 +110,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct session s;
 	struct client client = { .addr = "192.0.2.1", .literal = "[192.0.2.1]" };
-	struct session_io io = { discard_out, no_input_pending, NULL };
+	struct session_io io = { discard_out, no_input_pending, fake_starttls,
+	    NULL };
 	size_t chunk;
+	unsigned char flags;
 
 	if (cfg.maxsize == 0)
 		setup_config();
 	if (size < 2)
 		return 0;
+	flags = data[0];
 	client.is_socket = data[0] & 1;
 	cfg.barelf = (data[0] & 2) ? BARELF_REJECT : BARELF_NORMALIZE;
 	chunk = (size_t)data[1] + 1;
 	data += 2;
 	size -= 2;
 	session_init(&s, &cfg, &client, &null_sink, NULL, &io);
+	s.tls_available = (flags & 4) != 0;
+	s.tls_required = (flags & 8) != 0;
 	session_greet(&s);
 	while (size > 0 && !session_closed(&s)) {
 		size_t n = size < chunk ? size : chunk;

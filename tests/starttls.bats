@@ -1,0 +1,114 @@
+#!/usr/bin/env bats
+# STARTTLS through the UCSPI-TLS protocol, with a test-side wrapper
+# (tests/ucspitls.py, playing s6-tlsd or sslserver -n) and real clients.
+
+load helper
+
+setup() {
+	setup_postern
+	command -v openssl >/dev/null || skip "openssl is not installed"
+	conf authdelay 0
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt pstrn s3cret-alice)" >"$CONF/passwd"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	WRAP_PID=
+}
+teardown() {
+	[ -n "$WRAP_PID" ] && { kill "$WRAP_PID" 2>/dev/null; wait "$WRAP_PID" 2>/dev/null; }
+	teardown_postern
+}
+
+start_wrapper() {	# start_wrapper [UCSPITLS value, or -]
+	PORT=$(free_port)
+	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" "${1:--}" \
+	    "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>"$LOG" &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+}
+
+@test "EHLO offers STARTTLS, and AUTH only after it; swaks --tls logs in, ESMTPSA" {
+	command -v swaks >/dev/null || skip "swaks is not installed"
+	start_wrapper
+	run swaks --server 127.0.0.1 --port "$PORT" --tls --auth PLAIN --auth-user alice@example.org --auth-password s3cret-alice --from alice@example.org --to x@remote.test
+	echo "$output" | tail -30
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"<-  250-STARTTLS"* ]]
+	[[ "$output" == *"<-  220 2.0.0 Ready to start TLS"* ]]
+	[[ "$output" == *"<~  250-AUTH PLAIN LOGIN"* ]]
+	[[ "$output" == *"<~  235 2.7.0 Authentication successful"* ]]
+	# before TLS, no AUTH on offer
+	[[ "$(echo "$output" | sed -n '/<-  250-STARTTLS/,/220 2.0.0/p')" != *"AUTH"* ]]
+	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
+	grep -q 'tls: SSL_PROTOCOL=TLSv1' "$LOG"
+}
+
+@test "Python smtplib: starttls(), login(), sendmail()" {
+	start_wrapper
+	run python3 - "$PORT" <<'PY'
+import smtplib, ssl, sys
+ctx = ssl.create_default_context()
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
+    s.starttls(context=ctx)
+    s.login("alice@example.org", "s3cret-alice")
+    print(s.sendmail("alice@example.org", ["y@remote.test"], "Subject: tls\r\n\r\nsecret body\r\n"))
+PY
+	[ "$output" = "{}" ]
+	grep -q '^secret body$' "$QUEUE"/mess/*
+}
+
+@test "openssl s_client -starttls smtp" {
+	start_wrapper
+	run bash -c "printf 'EHLO c\r\nQUIT\r\n' | timeout 10 openssl s_client -starttls smtp -connect 127.0.0.1:$PORT -quiet 2>/dev/null | tr -d '\r'"
+	[[ "$output" == *"250-AUTH PLAIN LOGIN"* ]]
+	[[ "$output" == *"221 2.0.0 mx.test closing connection"* ]]
+}
+
+@test "commands pipelined after STARTTLS in the clear are discarded (CVE-2011-0411)" {
+	start_wrapper
+	run python3 - "$PORT" <<'PY'
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+f = s.makefile("rb")
+def reply(stream):
+    lines = []
+    while True:
+        l = stream.readline().decode().rstrip("\r\n")
+        lines.append(l)
+        if l[3:4] != "-":
+            return lines
+reply(f)
+s.sendall(b"EHLO c\r\n")
+reply(f)
+s.sendall(b"STARTTLS\r\nMAIL FROM:<evil@remote.test>\r\n")
+print(reply(f)[-1])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+t = ctx.wrap_socket(s)
+tf = t.makefile("rb")
+t.sendall(b"RCPT TO:<u@example.org>\r\n")
+print(reply(tf)[-1])
+t.sendall(b"EHLO c\r\n")
+reply(tf)
+t.sendall(b"RCPT TO:<u@example.org>\r\n")
+print(reply(tf)[-1])
+PY
+	echo "$output"
+	[ "${lines[0]}" = "220 2.0.0 Ready to start TLS" ]
+	[ "${lines[1]}" = "503 5.5.1 Error: send HELO/EHLO first" ]
+	[ "${lines[2]}" = "503 5.5.1 Error: need MAIL command" ]
+}
+
+@test "UCSPITLS=! makes TLS mandatory: 530 5.7.0 before STARTTLS" {
+	start_wrapper '!'
+	run smtp_raw 1 '' 1 'EHLO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'QUIT\r\n'
+	[ "${lines[9]}" = "530 5.7.0 Error: must issue a STARTTLS command first" ]
+}
+
+@test "without the wrapper's variables, STARTTLS is neither offered nor accepted" {
+	run smtp_pipe 'EHLO c\nSTARTTLS\n'
+	[[ "$(echo "$output" | grep -c '^250-STARTTLS')" -eq 0 ]]
+	[ "${lines[8]}" = "503 5.5.1 Error: TLS not available" ]
+}
