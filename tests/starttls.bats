@@ -112,3 +112,22 @@ PY
 	[[ "$(echo "$output" | grep -c '^250-STARTTLS')" -eq 0 ]]
 	[ "${lines[8]}" = "503 5.5.1 Error: TLS not available" ]
 }
+
+@test "tlswrapper-smtp in front of an unmodified smtpd: STARTTLS works, smtpd sees plain text" {
+	command -v tlswrapper-smtp >/dev/null || skip "tlswrapper is not installed"
+	command -v tcpserver >/dev/null || skip "tcpserver is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "tlswrapper jails itself: needs root"
+	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$TESTDIR/all.pem"
+	PORT=$(free_port)
+	tcpserver -HRl0 127.0.0.1 "$PORT" tlswrapper -n -f "$TESTDIR/all.pem" \
+	    tlswrapper-smtp -u root "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>"$LOG" \
+	    3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &	# tlswrapper wants fd 5 free
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run swaks --server 127.0.0.1 --port "$PORT" --tls --from a@b.test --to u@example.org
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" ~> EHLO "* ]]
+	# smtpd cannot know the channel is encrypted: plain ESMTP, no AUTH
+	grep -q ' with ESMTP$' "$QUEUE"/mess/*
+	[[ "$output" != *"AUTH PLAIN"* ]]
+}
