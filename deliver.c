@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -386,13 +387,19 @@ due(struct deliver *dv, const char *id)
 static void
 start_child(struct deliver *dv, const char *id)
 {
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	while (dv->running >= dv->cfg.concurrency)
 		reap(dv, 1);
 	pid = fork();
-	if (pid == 0)
+	if (pid == 0) {
+		/* A child outliving a killed parent would hold the queue lock
+		 * and race the next deliver; dying with it is a crash, which
+		 * the state files are made to survive. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(1);
 		_exit(process_message(dv, id));
+	}
 	if (pid > 0)
 		dv->running++;
 	else

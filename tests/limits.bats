@@ -54,7 +54,8 @@ cmds = b"".join(b"NOOP %d\r\n" % i if i % 2 else b"RSET\r\n" for i in range(n))
 data = []
 def reader():
     buf = b""
-    while buf.count(b"\r\n") < n + 2:
+    # the greeting, seven EHLO lines, then one reply per command
+    while buf.count(b"\r\n") < n + 8:
         d = s.recv(65536)
         if not d:
             break
