@@ -45,7 +45,7 @@ struct driver {
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-S] [-C confdir] [-Q queuedir] [-u user]\n");
+	fprintf(stderr, "usage: smtpd [-NS] [-C confdir] [-Q queuedir] [-u user]\n");
 	exit(2);
 }
 
@@ -273,7 +273,7 @@ run_session(struct session *s, struct driver *d)
 
 static void
 parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
-    const char **user, int *encrypted)
+    const char **user, int *encrypted, int *network)
 {
 	int opt;
 
@@ -283,8 +283,11 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
 		*confdir = CONFIG_DEFAULT_DIR;
 	if (*queuedir == NULL || **queuedir == '\0')
 		*queuedir = QUEUE_DEFAULT_DIR;
-	while ((opt = getopt(argc, argv, "C:Q:Su:h")) != -1) {
+	while ((opt = getopt(argc, argv, "C:NQ:Su:h")) != -1) {
 		switch (opt) {
+		case 'N':
+			*network = 1;
+			break;
 		case 'S':
 			*encrypted = 1;
 			break;
@@ -309,7 +312,7 @@ int
 main(int argc, char **argv)
 {
 	const char *confdir, *queuedir, *qmailqueue, *user = NULL;
-	int encrypted = 0;
+	int encrypted = 0, network = 0;
 	static struct config cfg;
 	struct queue queue;
 	struct queue_sink qsink = { .queue = &queue, .msg = { .fd = -1 } };
@@ -322,7 +325,7 @@ main(int argc, char **argv)
 	struct stat st;
 	char err[512];
 
-	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted);
+	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted, &network);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
@@ -345,6 +348,9 @@ main(int argc, char **argv)
 		die_unavailable("out of memory");
 	client_identify(&client, 0);
 	client.encrypted = encrypted;
+	/* -N: a network client behind a wrapper's pipes keeps socket rules. */
+	if (network)
+		client.is_socket = 1;
 	switch (access_client(&cfg, client.addr)) {
 	case CLIENT_DENY:
 		client.denied = 1;

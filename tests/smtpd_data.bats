@@ -213,3 +213,12 @@ teardown() { teardown_postern; }
 	[ "$(queued_count)" -eq 3 ]
 	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 3 ]
 }
+
+@test "-N: a network client behind pipes gets socket rules; only CRLF.CRLF ends DATA" {
+	conf strictsync no	# a pipe hands over the whole script at once
+	run bash -c "printf 'HELO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nx\n.\nMAIL FROM:<smuggled@b.test>\r\n.\r\nQUIT\r\n' | '$SMTPD' -N -C '$CONF' -Q '$QUEUE' 2>/dev/null | tr -d '\r'"
+	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${lines[6]}" = "221 2.0.0 mx.test closing connection" ]
+	[ "$(queued_count)" -eq 1 ]
+	grep -q '^MAIL FROM:<smuggled@b.test>$' "$QUEUE"/mess/*
+}
