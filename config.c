@@ -279,7 +279,7 @@ config_defaults(struct config *c, const char *dir)
 }
 
 int
-config_load(struct config *c, const char *dir, int with_tables, char *err,
+config_load(struct config *c, const char *dir, unsigned tables, char *err,
     size_t errlen)
 {
 	struct stat st;
@@ -298,8 +298,10 @@ config_load(struct config *c, const char *dir, int with_tables, char *err,
 	if (conf_read_lines(dir, "smtpd.conf", setting_line, c, err,
 	    errlen) < 0)
 		return -1;
-	for (int id = 0; with_tables && id < TABLE_COUNT; id++)
-		if (table_load(&c->tables[id], (enum table_id)id, dir, err,
+	/* Only the lists this program consults: each one is a stat, an
+	 * open and a map (or a parse) at every start. */
+	for (int id = 0; id < TABLE_COUNT; id++)
+		if ((tables & TABLE_BIT(id)) && table_load(&c->tables[id], (enum table_id)id, dir, err,
 		    errlen) < 0)
 			return -1;
 	return 0;

@@ -45,7 +45,7 @@ typedef int (*conf_line_fn)(void *ctx, char *line, const char *file,
     unsigned lineno);
 
 void config_defaults(struct config *c, const char *dir);
-int config_load(struct config *c, const char *dir, int with_tables,
+int config_load(struct config *c, const char *dir, unsigned tables,
     char *err, size_t errlen);
 int conf_read_lines(const char *dir, const char *name, conf_line_fn fn,
     void *ctx, char *err, size_t errlen);

@@ -567,7 +567,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;
 	}
-	if (config_load(&dv.cfg, confdir, 1, err, sizeof err) < 0) {
+	if (config_load(&dv.cfg, confdir,
+	    TABLE_BIT(TABLE_DOMAINS) | TABLE_BIT(TABLE_USERS) |
+	    TABLE_BIT(TABLE_ALIASES) | TABLE_BIT(TABLE_ROUTES), err, sizeof err) < 0) {
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;
 	}

@@ -332,7 +332,8 @@ main(int argc, char **argv)
 	/* Before any input, configuration included, is read. */
 	if (user != NULL && drop_privileges(user, err, sizeof err) < 0)
 		die_unavailable(err);
-	if (config_load(&cfg, confdir, 1, err, sizeof err) < 0)
+	if (config_load(&cfg, confdir,
+	    TABLES_ALL & ~TABLE_BIT(TABLE_ROUTES), err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
 	config_report_warnings();

@@ -326,27 +326,35 @@ load_compiled(struct table *t, enum table_id id, const char *dir,
 	return r;
 }
 
+/* 1 when DIR/NAME exists (st filled), 0 when absent, -1 on error. */
+static int
+stat_text(enum table_id id, const char *dir, struct stat *st, char *err,
+    size_t errlen)
+{
+	char path[4096];
+
+	snprintf(path, sizeof path, "%s/%s", dir, names[id]);
+	if (stat(path, st) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	return -1;
+}
+
 int
 table_load(struct table *t, enum table_id id, const char *dir, char *err,
     size_t errlen)
 {
-	char path[4096];
 	struct stat st;
+	int r;
 
 	memset(t, 0, sizeof *t);
-	snprintf(path, sizeof path, "%s/%s", dir, names[id]);
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
+	if ((r = stat_text(id, dir, &st, err, errlen)) <= 0)
+		return r;
 	t->present = 1;
-	if (load_compiled(t, id, dir, &st) == 0) {
-		t->compiled = 1;
+	if (load_compiled(t, id, dir, &st) == 0)
 		return 0;
-	}
 	if (load_text(t, id, dir, &st, err, errlen) < 0)
 		return -1;
 	if (db_count(&t->db) > LARGE_TEXT_TABLE)
@@ -360,21 +368,13 @@ int
 table_compile(enum table_id id, const char *dir, int *present, char *err,
     size_t errlen)
 {
-	char path[4096], dbname[64];
+	char dbname[64];
 	struct table t;
 	struct stat st;
 	int dirfd, r;
 
-	*present = 0;
-	snprintf(path, sizeof path, "%s/%s", dir, names[id]);
-	if (stat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	*present = 1;
+	if ((*present = stat_text(id, dir, &st, err, errlen)) <= 0)
+		return *present;
 	memset(&t, 0, sizeof t);
 	if (load_text(&t, id, dir, &st, err, errlen) < 0)
 		return -1;

@@ -21,10 +21,12 @@ enum table_id {
 	TABLE_COUNT
 };
 
+#define TABLE_BIT(id) (1u << (id))
+#define TABLES_ALL ((1u << TABLE_COUNT) - 1)
+
 struct table {
 	struct db db;
 	int present;		/* the text file exists */
-	int compiled;		/* answered from FILE.db */
 };
 
 const char *table_name(enum table_id id);

@@ -39,7 +39,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *files[] = {
 		"smtpd.conf", "domains", "relaydomains", "clients", "senders",
-		"recipients", "users", "aliases"
+		"recipients", "users", "aliases", "routes", "passwd"
 	};
 	char path[128], err[512];
 	struct config cfg;
@@ -55,8 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (size < 1)
 		return 0;
-	which = data[0] % 9;
-	if (which == 8) {
+	which = data[0] % 11;
+	if (which == 10) {
 		fuzz_image(data + 1, size - 1);
 		return 0;
 	}
@@ -66,7 +66,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	fwrite(data + 1, 1, size - 1, f);
 	fclose(f);
-	if (config_load(&cfg, dir, 1, err, sizeof err) == 0)
+	if (config_load(&cfg, dir, TABLES_ALL, err, sizeof err) == 0)
 		config_free(&cfg);
 	log_to_stderr(-1);	/* smtpd.conf may have said "log stderr" */
 	config_report_warnings();
