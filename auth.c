@@ -195,25 +195,3 @@ base64_decode(const char *in, char *out, size_t outsize, size_t *outlen)
 	*outlen = o;
 	return 0;
 }
-
-void
-base64_encode(const char *in, size_t len, char *out, size_t outsize)
-{
-	static const char digits[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 5 <= outsize; i += 3) {
-		unsigned long bits = (unsigned long)(unsigned char)in[i] << 16;
-		if (i + 1 < len)
-			bits |= (unsigned long)(unsigned char)in[i + 1] << 8;
-		if (i + 2 < len)
-			bits |= (unsigned char)in[i + 2];
-		out[o++] = digits[bits >> 18 & 63];
-		out[o++] = digits[bits >> 12 & 63];
-		out[o++] = i + 1 < len ? digits[bits >> 6 & 63] : '=';
-		out[o++] = i + 2 < len ? digits[bits & 63] : '=';
-	}
-	if (outsize > 0)
-		out[o < outsize ? o : outsize - 1] = '\0';
-}

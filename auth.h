@@ -19,6 +19,5 @@ int auth_available(const struct config *c);
 enum auth_result auth_check(const struct config *c, const char *user,
     const char *password);
 int base64_decode(const char *in, char *out, size_t outsize, size_t *outlen);
-void base64_encode(const char *in, size_t len, char *out, size_t outsize);
 
 #endif

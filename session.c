@@ -20,7 +20,9 @@
 #include "message.h"
 #include "route.h"
 
-#define NEEDS_HELO 1
+#define NEEDS_HELO 1		/* 503 before HELO/EHLO */
+#define TAKES_PARAMS 2		/* may use 4096-octet lines (ESMTP parameters) */
+#define WHEN_DENIED 4		/* answered even for a denied client */
 
 struct verb {
 	const char *name;
@@ -862,13 +864,13 @@ cmd_starttls(struct session *s, char *arg, size_t octets)
 static const struct verb verbs[] = {
 	{ "HELO", cmd_helo, 0 },
 	{ "EHLO", cmd_ehlo, 0 },
-	{ "MAIL", cmd_mail, NEEDS_HELO },
-	{ "RCPT", cmd_rcpt, NEEDS_HELO },
+	{ "MAIL", cmd_mail, NEEDS_HELO | TAKES_PARAMS },
+	{ "RCPT", cmd_rcpt, NEEDS_HELO | TAKES_PARAMS },
 	{ "DATA", cmd_data, 0 },
 	{ "BDAT", cmd_bdat, 0 },
 	{ "RSET", cmd_rset, 0 },
 	{ "NOOP", cmd_noop, 0 },
-	{ "QUIT", cmd_quit, 0 },
+	{ "QUIT", cmd_quit, WHEN_DENIED },
 	{ "VRFY", cmd_vrfy, 0 },
 	{ "EXPN", cmd_expn, 0 },
 	{ "HELP", cmd_help, 0 },
@@ -915,7 +917,7 @@ run_command(struct session *s, size_t octets)
 	vlen = strcspn(line, " ");
 	arg = line + vlen + (line[vlen] == ' ');
 	v = find_verb(line, vlen);
-	if (s->client->denied && (v == NULL || v->run != cmd_quit)) {
+	if (s->client->denied && (v == NULL || !(v->flags & WHEN_DENIED))) {
 		reply(s, "503 5.5.1 Error: access denied");
 		return;
 	}
@@ -923,7 +925,7 @@ run_command(struct session *s, size_t octets)
 		reply(s, "500 5.5.1 Error: command not recognized");
 		return;
 	}
-	if (octets > CMD_LINE_MAX && v->run != cmd_mail && v->run != cmd_rcpt) {
+	if (octets > CMD_LINE_MAX && !(v->flags & TAKES_PARAMS)) {
 		reply(s, "500 5.5.2 Error: line too long");
 		return;
 	}
