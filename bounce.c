@@ -30,16 +30,12 @@ put(struct writer *w, const char *fmt, ...)
 {
 	char line[2048];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line, fmt, ap);
+	n = format_clamped(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof line)
-		n = sizeof line - 1;
-	if (!w->failed && qmsg_write(w->m, line, (size_t)n) < 0)
+	if (!w->failed && qmsg_write(w->m, line, n) < 0)
 		w->failed = 1;
 }
 

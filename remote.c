@@ -138,16 +138,12 @@ conn_cmd(struct conn *k, const char *fmt, ...)
 {
 	char line[1200];
 	va_list ap;
-	int n;
+	size_t n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof line, fmt, ap);
+	n = format_clamped(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof line)
-		n = (int)sizeof line - 1;
-	conn_put(k, line, (size_t)n);
+	conn_put(k, line, n);
 	conn_put(k, "\r\n", 2);
 }
 

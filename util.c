@@ -5,6 +5,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,4 +155,15 @@ format_date(char *out, size_t outsize)
 	if (localtime_r(&now, &tm) == NULL ||
 	    strftime(out, outsize, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
 		str_copy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outsize);
+}
+
+/* vsnprintf that returns the length actually in out: cut, never more. */
+size_t
+format_clamped(char *out, size_t outsize, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(out, outsize, fmt, ap);
+
+	if (n < 0 || outsize == 0)
+		return 0;
+	return (size_t)n < outsize ? (size_t)n : outsize - 1;
 }

@@ -6,6 +6,7 @@
 #ifndef POSTERN_UTIL_H
 #define POSTERN_UTIL_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,5 +35,7 @@ int write_all(int fd, const void *p, size_t n);
 ssize_t read_retry(int fd, void *p, size_t n);
 
 void format_date(char *out, size_t outsize);
+size_t format_clamped(char *out, size_t outsize, const char *fmt, va_list ap)
+    PRINTF_LIKE(3, 0);
 
 #endif
