@@ -255,6 +255,27 @@ setting_line(void *ctx, char *line, const char *file, unsigned lineno)
 	return 0;
 }
 
+/* The directories before -C and -Q: the environment, else the defaults. */
+static const char *
+env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : fallback;
+}
+
+const char *
+config_conf_dir(void)
+{
+	return env_or("POSTERN_CONF", CONFIG_DEFAULT_DIR);
+}
+
+const char *
+config_queue_dir(void)
+{
+	return env_or("POSTERN_QUEUE", QUEUE_DEFAULT_DIR);
+}
+
 void
 config_defaults(struct config *c, const char *dir)
 {

@@ -45,6 +45,8 @@ typedef int (*conf_line_fn)(void *ctx, char *line, const char *file,
     unsigned lineno);
 
 void config_defaults(struct config *c, const char *dir);
+const char *config_conf_dir(void);
+const char *config_queue_dir(void);
 int config_load(struct config *c, const char *dir, unsigned tables,
     char *err, size_t errlen);
 int conf_read_lines(const char *dir, const char *name, conf_line_fn fn,

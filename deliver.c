@@ -538,16 +538,12 @@ int
 main(int argc, char **argv)
 {
 	static struct deliver dv;
-	const char *confdir = getenv("POSTERN_CONF");
-	const char *queuedir = getenv("POSTERN_QUEUE");
+	const char *confdir = config_conf_dir();
+	const char *queuedir = config_queue_dir();
 	const char *user = NULL;
 	char err[512];
 	int opt, daemon = 0;
 
-	if (confdir == NULL || *confdir == '\0')
-		confdir = CONFIG_DEFAULT_DIR;
-	if (queuedir == NULL || *queuedir == '\0')
-		queuedir = QUEUE_DEFAULT_DIR;
 	while ((opt = getopt(argc, argv, "C:Q:u:dfh")) != -1) {
 		switch (opt) {
 		case 'C': confdir = optarg; break;

@@ -125,8 +125,8 @@ check_envelope(const struct buf *env, unsigned long *nrcpt)
 int
 main(int argc, char **argv)
 {
-	const char *confdir = getenv("POSTERN_CONF");
-	const char *queuedir = getenv("POSTERN_QUEUE");
+	const char *confdir = config_conf_dir();
+	const char *queuedir = config_queue_dir();
 	static struct config cfg;
 	struct queue q;
 	struct qmsg m = { .fd = -1 };
@@ -136,10 +136,6 @@ main(int argc, char **argv)
 	char err[512], date[64], hdr[200];
 	int opt, code;
 
-	if (confdir == NULL || *confdir == '\0')
-		confdir = CONFIG_DEFAULT_DIR;
-	if (queuedir == NULL || *queuedir == '\0')
-		queuedir = QUEUE_DEFAULT_DIR;
 	while ((opt = getopt(argc, argv, "C:Q:h")) != -1) {
 		if (opt == 'C')
 			confdir = optarg;

@@ -59,12 +59,10 @@ compile_one(enum table_id id, const char *dir, int named)
 int
 main(int argc, char **argv)
 {
-	const char *dir = getenv("POSTERN_CONF");
+	const char *dir = config_conf_dir();
 	enum table_id id;
 	int opt, failed = 0;
 
-	if (dir == NULL || *dir == '\0')
-		dir = CONFIG_DEFAULT_DIR;
 	while ((opt = getopt(argc, argv, "C:h")) != -1) {
 		if (opt == 'C')
 			dir = optarg;

@@ -277,12 +277,8 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
 {
 	int opt;
 
-	*confdir = getenv("POSTERN_CONF");
-	*queuedir = getenv("POSTERN_QUEUE");
-	if (*confdir == NULL || **confdir == '\0')
-		*confdir = CONFIG_DEFAULT_DIR;
-	if (*queuedir == NULL || **queuedir == '\0')
-		*queuedir = QUEUE_DEFAULT_DIR;
+	*confdir = config_conf_dir();
+	*queuedir = config_queue_dir();
 	while ((opt = getopt(argc, argv, "C:NQ:Su:h")) != -1) {
 		switch (opt) {
 		case 'N':
