@@ -26,7 +26,7 @@ MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8
 MAN5 = queue.5 postern.conf.5
 
 COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
-SMTPD_OBJS = smtpd.o session.o message.o body.o client.o \
+SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	queuesink.o qmailqueue.o privdrop.o auth.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
