@@ -21,8 +21,8 @@ endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
-PROGRAMS = smtpd enqueue makedb deliver
-MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8
+PROGRAMS = smtpd enqueue makedb deliver pop3d
+MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8
 MAN5 = queue.5 postern.conf.5
 
 COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
@@ -32,6 +32,8 @@ ENQUEUE_OBJS = enqueue.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o state.o maildir.o remote.o bounce.o privdrop.o \
 	$(COMMON)
+POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o client.o \
+	maildir.o privdrop.o auth.o $(COMMON)
 
 all: $(PROGRAMS)
 
@@ -46,6 +48,9 @@ makedb: $(MAKEDB_OBJS)
 
 deliver: $(DELIVER_OBJS)
 	$(CC) -o $@ $(DELIVER_OBJS) $(ALL_LDFLAGS) -lresolv
+
+pop3d: $(POP3D_OBJS)
+	$(CC) -o $@ $(POP3D_OBJS) $(ALL_LDFLAGS) -lresolv -lcrypt
 
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c $<

@@ -183,6 +183,9 @@ apply_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "timeout") == 0)
 		return parse_uint(v, &c->timeout) < 0 || c->timeout == 0 ||
 		    c->timeout > 86400 ? -1 : 0;
+	if (strcmp(key, "pop3timeout") == 0)
+		return parse_uint(v, &c->pop3timeout) < 0 ||
+		    c->pop3timeout == 0 || c->pop3timeout > 86400 ? -1 : 0;
 	if (strcmp(key, "maxsessiontime") == 0)
 		return parse_uint(v, &c->maxsessiontime) < 0 ||
 		    c->maxsessiontime == 0 || c->maxsessiontime > 604800 ?
@@ -295,6 +298,7 @@ config_defaults(struct config *c, const char *dir)
 	c->concurrency = 10;
 	c->maxerrors = 10;
 	c->timeout = 300;
+	c->pop3timeout = 600;	/* RFC 1939: at least ten minutes */
 	c->maxsessiontime = 3600;
 	c->strictsync = 1;
 }

@@ -25,6 +25,7 @@ struct config {
 	unsigned concurrency;
 	unsigned maxerrors;
 	unsigned timeout;
+	unsigned pop3timeout;
 	unsigned maxsessiontime;
 	unsigned greetdelay;
 	enum barelf_policy barelf;

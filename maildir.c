@@ -19,8 +19,8 @@
 #include "util.h"
 
 /* Creates DIR, DIR/tmp, DIR/new and DIR/cur as needed, and parents. */
-static int
-make_maildir(const char *dir)
+int
+maildir_create(const char *dir)
 {
 	char path[4096];
 	static const char *const subs[] = { "tmp", "new", "cur" };
@@ -110,7 +110,7 @@ maildir_deliver(const char *maildir, int msgfd, const char *sender,
 		    "5.4.6 mail loop: already delivered to %s", recipient);
 		return DELIVERY_FAIL;
 	}
-	if (make_maildir(maildir) < 0)
+	if (maildir_create(maildir) < 0)
 		return io_failure(reason, reasonsize, "create the Maildir");
 	gettimeofday(&tv, NULL);
 	snprintf(name, sizeof name, "%lld.M%ldP%ldQ%lu.%s",

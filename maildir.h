@@ -10,6 +10,7 @@ enum delivery_result {
 	DELIVERY_FAIL		/* 5xx: bounce */
 };
 
+int maildir_create(const char *dir);
 enum delivery_result maildir_deliver(const char *maildir, int msgfd,
     const char *sender, const char *recipient, const char *hostname,
     char *reason, size_t reasonsize);

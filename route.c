@@ -399,6 +399,32 @@ default_maildir(const struct config *c, const struct mailpath *p,
 	    local) < outsize ? 0 : -1;
 }
 
+/*
+ * pop3d: the Maildir of a login name.  Only a mailbox of users (or, with
+ * neither users nor aliases, the default path in a local domain) has
+ * one: an alias is an address, not a mailbox.
+ */
+int
+route_mailbox(const struct config *c, const char *login, char *out,
+    size_t outsize)
+{
+	struct mailpath p;
+	const char *rest, *value;
+
+	if (path_parse(login, &p, &rest, 0, 1) != PATH_OK || *rest != '\0' ||
+	    p.domain == NULL || !route_is_local_domain(c, &p))
+		return -1;
+	if (route_local_lookup(c, &p, &value) == LOCAL_USER) {
+		value = strchr(value, '\t') + 1;
+		if (*value)
+			return str_copy(out, value, outsize) < outsize ? 0 : -1;
+	} else if (c->tables[TABLE_USERS].present ||
+	    c->tables[TABLE_ALIASES].present) {
+		return -1;
+	}
+	return default_maildir(c, &p, out, outsize);
+}
+
 static int expand_one(struct expansion *e, const char *rcpt);
 
 static int

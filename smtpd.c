@@ -157,7 +157,8 @@ main(int argc, char **argv)
 	if (user != NULL && drop_privileges(user, err, sizeof err) < 0)
 		die_unavailable(err);
 	if (config_load(&cfg, confdir,
-	    TABLES_ALL & ~TABLE_BIT(TABLE_ROUTES), err, sizeof err) < 0)
+	    TABLES_ALL & ~TABLE_BIT(TABLE_ROUTES) &
+	    ~TABLE_BIT(TABLE_POP3SECRETS), err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
 	config_report_warnings();

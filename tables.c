@@ -33,7 +33,7 @@
 
 static const char *const names[TABLE_COUNT] = {
 	"domains", "relaydomains", "clients", "senders", "recipients",
-	"users", "aliases", "routes", "passwd"
+	"users", "aliases", "routes", "passwd", "pop3secrets"
 };
 
 const char *
@@ -253,12 +253,32 @@ parse_passwd_line(char *line, struct parsed *p)
 	return NULL;
 }
 
+/* user@domain:SECRET, the plaintext secret APOP needs (RFC 1939). */
+static const char *
+parse_secret_line(char *line, struct parsed *p)
+{
+	char *colon = strchr(line, ':');
+	struct mailpath path;
+	const char *rest;
+
+	if (colon == NULL || colon[1] == '\0')
+		return "expected USER:SECRET";
+	*colon = '\0';
+	if (path_parse(line, &path, &rest, 0, 1) != PATH_OK ||
+	    path.domain == NULL || *rest != '\0')
+		return "not an address";
+	address_key(&path, p->key, sizeof p->key);
+	str_copy(p->value, colon + 1, sizeof p->value);
+	return NULL;
+}
+
 typedef const char *(*parse_fn)(char *line, struct parsed *p);
 
 static const parse_fn parsers[TABLE_COUNT] = {
 	parse_domain_line, parse_domain_line, parse_client_line,
 	parse_address_pattern, parse_address_pattern, parse_user_line,
-	parse_alias_line, parse_route_line, parse_passwd_line
+	parse_alias_line, parse_route_line, parse_passwd_line,
+	parse_secret_line
 };
 
 struct load_ctx {
