@@ -35,6 +35,8 @@ add_name(struct mailbox *mb, const char *name, unsigned long long size)
 {
 	size_t n = strlen(name) + 1;
 
+	if (mb->names_len + n > UINT32_MAX)
+		return -1;
 	if (mb->count == mb->cap) {
 		size_t cap = mb->cap ? mb->cap * 2 : 64;
 		struct mailbox_msg *m = realloc(mb->msgs, cap * sizeof *m);
@@ -54,7 +56,7 @@ add_name(struct mailbox *mb, const char *name, unsigned long long size)
 		mb->names_cap = cap;
 	}
 	memcpy(mb->names + mb->names_len, name, n);
-	mb->msgs[mb->count].name = mb->names_len;
+	mb->msgs[mb->count].name = (uint32_t)mb->names_len;
 	mb->msgs[mb->count].size = size;
 	mb->msgs[mb->count].deleted = 0;
 	mb->names_len += n;

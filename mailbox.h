@@ -7,14 +7,17 @@
 #define POSTERN_MAILBOX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define MAILBOX_MAX_MESSAGES 100000	/* more wait for the next session */
 #define UIDL_MAX 70			/* RFC 1939 */
 
+/* 16 bytes a message, and its name: memory follows the count of
+ * messages, never their size. */
 struct mailbox_msg {
-	size_t name;			/* offset into names: the cur/ file */
 	unsigned long long size;	/* octets on the wire */
-	int deleted;
+	uint32_t name;			/* offset into names: the cur/ file */
+	uint32_t deleted;
 };
 
 struct mailbox {

@@ -108,7 +108,7 @@ parse_ulong(const char *s, unsigned long long max, unsigned long long *out)
 		if (*s < '0' || *s > '9')
 			return -1;
 		d = (unsigned)(*s - '0');
-		if (v > (max - d) / 10)
+		if (d > max || v > (max - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
