@@ -30,6 +30,8 @@ teardown() {
 	make -s -C "$TOP" install DESTDIR="$TESTDIR/dest" PREFIX=/opt/postern >/dev/null
 	[ -x "$TESTDIR/dest/opt/postern/sbin/smtpd" ]
 	[ -x "$TESTDIR/dest/opt/postern/sbin/enqueue" ]
+	[ -x "$TESTDIR/dest/opt/postern/sbin/pop3d" ]
+	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/pop3d.8" ]
 	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/smtpd.8" ]
 	[ -f "$TESTDIR/dest/opt/postern/share/man/man5/queue.5" ]
 	run bash -c "printf 'HELO c\nQUIT\n' | '$TESTDIR/dest/opt/postern/sbin/smtpd' -C '$CONF' -Q '$QUEUE' 2>/dev/null"

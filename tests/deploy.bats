@@ -50,7 +50,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 @test "systemd: the units are hardened and score OK in systemd-analyze security" {
 	command -v systemd-analyze >/dev/null || skip "systemd-analyze is not installed"
 	local unit score
-	for unit in postern-smtpd@.service postern-deliver.service; do
+	for unit in postern-smtpd@.service postern-deliver.service postern-pop3@.service; do
 		run systemd-analyze security --offline=true "$TOP/contrib/$unit"
 		score=$(echo "$output" | sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p')
 		echo "$unit: $score"
@@ -167,6 +167,59 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
 	run swaks --server 127.0.0.1 --port "$PORT" --tls-on-connect --auth PLAIN --auth-user alice@example.org --auth-password pw --from alice@example.org --to x@remote.test
+	echo "$output" | tail -20
 	[ "$status" -eq 0 ]
 	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
+}
+
+pop3_setup() {	# a mailbox for alice with one message, under $TESTDIR/mail
+	printf 'mailroot %s/mail\nauthdelay 0\n' "$TESTDIR" >>"$CONF/smtpd.conf"
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt x pw)" >"$CONF/passwd"
+	mkdir -p "$TESTDIR/mail/example.org/alice/new"
+	printf 'Subject: deploy\n\nhi\n' >"$TESTDIR/mail/example.org/alice/new/1700000000.M1P1Q1.h"
+}
+
+@test "pop3 (110): the socket and service units serve poplib" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	pop3_setup
+	echo 'authplaintext yes' >>"$CONF/smtpd.conf"
+	[ "$(unit_value "$TOP/contrib/postern-pop3.socket" ListenStream)" = 110 ]
+	[ "$(unit_value "$TOP/contrib/postern-pop3.socket" Accept)" = yes ]
+	PORT=$(free_port)
+	# shellcheck disable=SC2046
+	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	    $(unit_value "$TOP/contrib/postern-pop3@.service" ExecStart | localize) 2>"$LOG" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run python3 -c 'import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
+p.user("alice@example.org"); p.pass_("pw")
+print(p.retr(1)[1][0].decode()); p.quit()' "$PORT"
+	echo "$output"
+	[ "$output" = "Subject: deploy" ]
+}
+
+@test "pop3s (995): the shipped stunnel configuration in front of pop3d -S" {
+	command -v stunnel4 >/dev/null || skip "stunnel4 is not installed"
+	pop3_setup
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	PORT=$(free_port)
+	{ echo 'foreground = yes'
+	  localize "$TOP/contrib/postern-pop3s.conf" | grep -v '^setuid\|^setgid\|^pid' |
+	    sed -e "s/^accept = 995/accept = 127.0.0.1:$PORT/" \
+	        -e "s|^cert = .*|cert = $TESTDIR/cert.pem|" -e "s|^key = .*|key = $TESTDIR/key.pem|"
+	} >"$TESTDIR/stunnel.conf"
+	sed -i '1a pid =' "$TESTDIR/stunnel.conf"
+	stunnel4 "$TESTDIR/stunnel.conf" 2>"$TESTDIR/stunnel.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	# No authplaintext: the login works because -S says TLS is in front.
+	run python3 -c 'import poplib, ssl, sys
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3_SSL("127.0.0.1", int(sys.argv[1]), context=ctx, timeout=10)
+p.user("alice@example.org"); p.pass_("pw")
+print(p.stat()); p.quit()' "$PORT"
+	echo "$output"
+	[ "$output" = "(1, 23)" ]
 }
