@@ -61,7 +61,7 @@ test: all
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables; do \
+	for t in session address tables pop3; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

@@ -44,7 +44,7 @@ transform(struct md5 *m, const unsigned char *block)
 	uint32_t x[16], a = m->state[0], b = m->state[1], c = m->state[2],
 	    d = m->state[3];
 
-	for (int i = 0; i < 16; i++)
+	for (size_t i = 0; i < 16; i++)
 		x[i] = (uint32_t)block[4 * i] | (uint32_t)block[4 * i + 1] << 8 |
 		    (uint32_t)block[4 * i + 2] << 16 |
 		    (uint32_t)block[4 * i + 3] << 24;
@@ -127,7 +127,7 @@ md5_hex(struct md5 *m, char out[33])
 	for (int i = 0; i < 8; i++)
 		len[i] = (unsigned char)(bits >> (8 * i));
 	md5_update(m, len, 8);
-	for (int i = 0; i < 16; i++) {
+	for (size_t i = 0; i < 16; i++) {
 		unsigned char byte = (unsigned char)(m->state[i / 4] >> (8 * (i % 4)));
 		out[2 * i] = hex[byte >> 4];
 		out[2 * i + 1] = hex[byte & 15];

@@ -63,7 +63,8 @@ respond(struct pop3 *p, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = format_clamped(line, sizeof line - 2, fmt, ap);
 	va_end(ap);
-	memcpy(line + n, "\r\n", 2);
+	line[n] = '\r';
+	line[n + 1] = '\n';
 	put(p, line, n + 2);
 }
 
