@@ -28,7 +28,7 @@
 #include "util.h"
 #include "wire.h"
 
-#define READ_CHUNK 16384	/* a piece of message: 2x on the wire */
+#define READ_CHUNK 65536	/* a piece of message: 2x on the wire */
 
 /* ---- output ---- */
 
@@ -416,6 +416,9 @@ cmd_quit(struct pop3 *p, char *arg)
 		deleted += p->mb.msgs[i].deleted != 0;
 	failed = mailbox_update(&p->mb);
 	maildrop_totals(p, &count, &octets);
+	/* Unlocked before the reply: a client that logs in again as soon
+	 * as it reads "+OK" must not find its own last session in the way. */
+	mailbox_close(&p->mb);
 	log_msg(LOG_INFO, "pop3: client=%s user=%s logout retrieved=%llu "
 	    "octets=%llu deleted=%zu kept=%zu%s", p->client, p->login,
 	    p->retrieved, p->retrieved_octets, deleted - failed, count,

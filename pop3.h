@@ -14,7 +14,7 @@
 
 #define POP3_LINE_MAX 1024	/* SASL responses make lines longer than 255 */
 #define POP3_USER_MAX 256
-#define POP3_OUT_SIZE 65536
+#define POP3_OUT_SIZE (2 * 65536 + 8192)	/* a message piece, and replies */
 
 enum pop3_state {
 	POP3_AUTHORIZATION,

@@ -6,9 +6,8 @@
  */
 #include "wire.h"
 
+#include <string.h>
 #include <unistd.h>
-
-#include "util.h"
 
 void
 wire_init(struct wire *w, unsigned long long body_lines)
@@ -37,32 +36,49 @@ end_line(struct wire *w)
 	w->line_empty = 1;
 }
 
-/* Encodes up to n bytes of in; out must hold 2 * n.  Stops early when
- * TOP has its lines; *consumed says how far it read. */
+/* Whether a line so far made only of CRs stays so with these bytes. */
+static int
+only_crs(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* Encodes up to n bytes of in; out must hold 2 * n.  Works a line
+ * piece at a time (memchr, memcpy): the bytes between line ends pass
+ * unchanged.  Stops early when TOP has its lines; *consumed says how
+ * far it read. */
 size_t
 wire_encode(struct wire *w, const char *in, size_t n, char *out,
     size_t *consumed)
 {
-	size_t i, o = 0;
+	size_t i = 0, o = 0;
 
-	for (i = 0; i < n && !w->done; i++) {
-		char c = in[i];
+	while (i < n && !w->done) {
+		const char *nl = memchr(in + i, '\n', n - i);
+		size_t end = nl != NULL ? (size_t)(nl - in) : n;
 
-		if (c == '\n') {
-			if (!w->after_cr)
-				out[o++] = '\r';
-			out[o++] = '\n';
-			w->after_cr = 0;
-			end_line(w);
-			continue;
+		if (end > i) {
+			if (w->line_start && in[i] == '.')
+				out[o++] = '.';
+			memcpy(out + o, in + i, end - i);
+			o += end - i;
+			if (w->line_empty)
+				w->line_empty = only_crs(in + i, end - i);
+			w->line_start = 0;
+			w->after_cr = in[end - 1] == '\r';
 		}
-		if (w->line_start && c == '.')
-			out[o++] = '.';
-		out[o++] = c;
-		w->line_start = 0;
-		w->after_cr = c == '\r';
-		if (c != '\r')
-			w->line_empty = 0;
+		i = end;
+		if (nl == NULL)
+			break;
+		if (!w->after_cr)
+			out[o++] = '\r';
+		out[o++] = '\n';
+		w->after_cr = 0;
+		end_line(w);
+		i++;
 	}
 	*consumed = i;
 	return o;
