@@ -248,7 +248,7 @@ LIST
 	[ "$(rcpt_reply 10.1.1.1 '<x@remote.test>')" = "250 2.1.5 Ok" ]
 	[ "$(rcpt_reply '<alice@example.org>')" = "250 2.1.5 Ok" ]
 	[ "$(rcpt_reply '<bob@example.org>')" = "550 5.1.1 Error: user unknown" ]
-	! grep -q 'not current' "$LOG"
+	! grep -q 'not current' "$LOG" || false
 	# an edit after makedb: the text wins until makedb runs again
 	printf 'bob@example.org\n' >"$CONF/users"
 	[ "$(rcpt_reply '<bob@example.org>')" = "250 2.1.5 Ok" ]
@@ -295,5 +295,5 @@ LIST
 	"$MAKEDB" -C "$CONF" users >/dev/null
 	[ "$(rcpt_reply '<user1500@example.org>')" = "250 2.1.5 Ok" ]
 	[ "$(rcpt_reply '<user1501@example.org>')" = "550 5.1.1 Error: user unknown" ]
-	! grep -q 'a long list' "$LOG"
+	! grep -q 'a long list' "$LOG" || false
 }

@@ -1,5 +1,9 @@
 # Shared set-up for the bats tests: a fresh configuration and queue per
 # test, and helpers that talk to smtpd through a pipe or a real socket.
+#
+# A negated assertion is written "! command || false": bash's errexit
+# ignores the status of a "!" pipeline, so "! command" alone in the
+# middle of a test can never fail it.
 
 TOP=$(cd "$BATS_TEST_DIRNAME/.." && pwd)
 SMTPD=$TOP/smtpd

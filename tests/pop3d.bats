@@ -48,7 +48,7 @@ start_pop_server() {
 	for cap in TOP UIDL RESP-CODES AUTH-RESP-CODE PIPELINING USER "SASL PLAIN"; do
 		printf '%s\n' "${lines[@]}" | grep -qx "$cap"
 	done
-	! printf '%s\n' "${lines[@]}" | grep -qx STLS
+	! printf '%s\n' "${lines[@]}" | grep -qx STLS || false
 	[ "${lines[-1]}" = "+OK Bye" ]
 }
 
@@ -226,7 +226,7 @@ PY
 	[ "${#lines[@]}" -eq 7 ]
 	[ $((end - start)) -ge 3 ]
 	grep -q 'user=nobody@example.org method=user status=failed' "$LOG"
-	! grep -q s3cret "$LOG"
+	! grep -q s3cret "$LOG" || false
 	run pop_pipe 'PASS s3cret\r\n'
 	[ "${lines[1]}" = "-ERR Send USER first" ]
 }
@@ -309,7 +309,7 @@ SH
 @test "without TLS, plaintext logins are refused unless authplaintext says yes" {
 	sed -i '/authplaintext/d' "$CONF/smtpd.conf"
 	run pop_pipe 'CAPA\r\nUSER alice@example.org\r\nAUTH PLAIN AGFAYgBj\r\n'
-	! printf '%s\n' "${lines[@]}" | grep -qx USER
+	! printf '%s\n' "${lines[@]}" | grep -qx USER || false
 	[ "${lines[-2]}" = "-ERR [AUTH] Plaintext authentication needs TLS: use STLS" ]
 	[ "${lines[-1]}" = "-ERR [AUTH] Plaintext authentication needs TLS: use STLS" ]
 	# -S: the channel is already encrypted (port 995 behind a TLS wrapper)
@@ -339,4 +339,40 @@ SH
 	run pop_pipe "${LOGIN}"'STAT\r\nUIDL 1\r\nLIST 3\r\nQUIT\r\n'
 	[ "${#lines[@]}" -eq 7 ]
 	[ "${lines[6]}" = "+OK Bye" ]
+}
+
+@test "a client that stops reading in the middle of a RETR is cut off; nothing deleted" {
+	conf pop3timeout 1
+	python3 -c 'import sys; sys.stdout.write("Subject: big\n\n" + ("y" * 76 + "\n") * 100000)' >"$MAILDIR/new/1700000000.M1P1Q1.h"
+	start_pop_server
+	python3 - "$PORT" <<'PY' &
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.sendall(b"USER alice@example.org\r\nPASS s3cret\r\nDELE 1\r\nRSET\r\nRETR 1\r\n")
+time.sleep(8)
+PY
+	local client=$!
+	sleep 1
+	pgrep -x pop3d >/dev/null	# sending, blocked
+	sleep 3
+	# the client still holds the connection open, and pop3d is gone
+	kill -0 "$client"
+	! pgrep -x pop3d >/dev/null || false
+	kill "$client"
+	grep -q 'lost connection before QUIT: nothing deleted' "$LOG"
+	[ "$(ls "$MAILDIR/cur" | wc -l)" -eq 1 ]
+}
+
+@test "-u USER: pop3d drops privileges before reading; an unknown user is a -ERR greeting" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to switch users"
+	add_mail 1700000001.M1P1Q1.h 'Subject: one\n\nfirst body\n'
+	chown -R nobody "$TESTDIR/mail"
+	chmod 644 "$CONF"/*
+	run sh -c "printf '${LOGIN}STAT\r\nQUIT\r\n' | '$POP3D' -u nobody -C '$CONF' 2>/dev/null | tr -d '\r'"
+	[ "${lines[3]}" = "+OK 1 28" ]
+	[ "$(stat -c %U "$MAILDIR/postern-pop3.lock")" = nobody ]
+	[ "$(stat -c %U "$MAILDIR/cur/1700000001.M1P1Q1.h,P=28:2,")" = nobody ]
+	run sh -c "printf 'QUIT\r\n' | '$POP3D' -u no-such-user-here -C '$CONF' 2>/dev/null | tr -d '\r'"
+	[ "$output" = "-ERR [SYS/TEMP] Service temporarily unavailable" ]
 }
