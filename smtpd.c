@@ -47,6 +47,23 @@ die_unavailable(const char *why)
 }
 
 /*
+ * Reads and drops what the client has already sent: closing a socket
+ * with unread data makes the kernel send a reset, which can reach the
+ * client before the reply it should read.  Bounded, and never waits.
+ */
+static void
+drain_pending_input(struct driver *d)
+{
+	char junk[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < 65536 && driver_wait_fd(d->in, POLLIN, 0) > 0 &&
+	    (n = read_retry(d->in, junk, sizeof junk)) > 0)
+		total += (size_t)n;
+}
+
+/*
  * greetdelay: a client that talks before the greeting is a spambot that
  * does not wait for replies; it gets 554 and is dropped.  Returns 0 to go
  * on, -1 to end the session.
@@ -63,6 +80,7 @@ greet_delay(struct session *s, struct driver *d, unsigned seconds)
 	if (r == 0)
 		return 0;
 	if (r > 0 && read_retry(d->in, &c, 1) == 1) {
+		drain_pending_input(d);
 		log_msg(LOG_NOTICE, "reject: client=%s reason=\"talked "
 		    "before greeting\"", s->client->addr[0] ?
 		    s->client->addr : "local");
