@@ -6,6 +6,7 @@
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
+CONTRIBDIR ?= $(PREFIX)/share/postern/contrib
 CC ?= cc
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -24,6 +25,12 @@ ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 PROGRAMS = smtpd enqueue makedb deliver pop3d
 MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8
 MAN5 = queue.5 postern.conf.5
+CONTRIB = postern-smtpd.socket postern-smtpd@.service \
+	postern-submission.socket postern-submission@.service \
+	postern-submissions.conf postern-deliver.service \
+	postern-deliver-once.service postern-deliver.timer \
+	postern-pop3.socket postern-pop3@.service postern-pop3s.conf \
+	xinetd.postern inetd.conf tcpserver-run
 
 COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
@@ -86,11 +93,20 @@ install: all
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	# The examples name /usr/local/sbin: they get this BINDIR instead.
+	install -d $(DESTDIR)$(CONTRIBDIR)
+	for f in $(CONTRIB); do \
+		sed 's|/usr/local/sbin|$(BINDIR)|g' contrib/$$f \
+		    >$(DESTDIR)$(CONTRIBDIR)/$$f || exit 1; \
+	done
+	chmod 0755 $(DESTDIR)$(CONTRIBDIR)/tcpserver-run
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
 	for m in $(MAN8); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
+	for f in $(CONTRIB); do rm -f $(DESTDIR)$(CONTRIBDIR)/$$f; done
+	-rmdir $(DESTDIR)$(CONTRIBDIR) $(DESTDIR)$(PREFIX)/share/postern 2>/dev/null
 
 clean:
 	rm -f *.o $(PROGRAMS)

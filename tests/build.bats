@@ -32,6 +32,12 @@ teardown() {
 	[ -x "$TESTDIR/dest/opt/postern/sbin/enqueue" ]
 	[ -x "$TESTDIR/dest/opt/postern/sbin/pop3d" ]
 	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/pop3d.8" ]
+	# contrib files, pointing at the installed programs
+	local contrib=$TESTDIR/dest/opt/postern/share/postern/contrib
+	[ "$(ls "$contrib" | wc -l)" -eq "$(ls "$TOP/contrib" | grep -vc '^run-local$')" ]
+	grep -q '^ExecStart=/opt/postern/sbin/pop3d ' "$contrib/postern-pop3@.service"
+	! grep -rq /usr/local/sbin "$contrib" || false
+	[ -x "$contrib/tcpserver-run" ]
 	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/smtpd.8" ]
 	[ -f "$TESTDIR/dest/opt/postern/share/man/man5/queue.5" ]
 	run bash -c "printf 'HELO c\nQUIT\n' | '$TESTDIR/dest/opt/postern/sbin/smtpd' -C '$CONF' -Q '$QUEUE' 2>/dev/null"
