@@ -66,7 +66,10 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	[ "$(id -u)" -eq 0 ] || skip "xinetd switches users: needs root"
 	conf log syslog
 	PORT=$(free_port)
-	localize -e "s/= 25\$/= $PORT/" -e "s/= postern\$/= root/" \
+	pop3_setup
+	echo 'authplaintext yes' >>"$CONF/smtpd.conf"
+	POP_PORT=$(free_port)
+	localize -e "s/= 25\$/= $PORT/" -e "s/= 110\$/= $POP_PORT/" -e "s/= postern\$/= root/" \
 	    -e "s/flags\t\t= IPv6/bind\t\t= 127.0.0.1/" \
 	    "$TOP/contrib/xinetd.postern" >"$TESTDIR/xinetd.conf"
 	grep -q 'per_source' "$TESTDIR/xinetd.conf"
@@ -75,6 +78,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	wait_port 127.0.0.1 "$PORT"
 	session_ok
 	[[ "$output" != *"postern/"* ]]
+	pop3_session_ok "$POP_PORT"
 }
 
 @test "inetd: the shipped inetd.conf line under openbsd-inetd in debug mode" {
@@ -85,13 +89,18 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	[ "$(id -u)" -eq 0 ] || skip "inetd switches users: needs root"
 	conf log syslog
 	PORT=$(free_port)
-	localize -e "s/^smtp\t/127.0.0.1:$PORT\t/" -e 's/\tpostern\t/\troot\t/' \
+	pop3_setup
+	echo 'authplaintext yes' >>"$CONF/smtpd.conf"
+	POP_PORT=$(free_port)
+	localize -e "s/^smtp\t/127.0.0.1:$PORT\t/" -e "s/^pop3\t/127.0.0.1:$POP_PORT\t/" \
+	    -e 's/\tpostern\t/\troot\t/' \
 	    "$TOP/contrib/inetd.conf" | grep -v '^#' >"$TESTDIR/inetd.conf"
 	"$inetd" -d "$TESTDIR/inetd.conf" 2>"$TESTDIR/inetd.log" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
 	session_ok
 	[[ "$output" != *"postern/"* ]]
+	pop3_session_ok "$POP_PORT"
 }
 
 @test "tcpserver: the run script, with TCPREMOTEIP, and a rules file that denies" {
@@ -172,6 +181,22 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
 }
 
+# pop3_session_ok PORT: poplib logs in and reads the message of
+# pop3_setup; nothing but protocol reaches the client (stderr is the
+# socket under xinetd and inetd: logs must go to syslog).
+pop3_session_ok() {
+	run python3 -c 'import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
+print(p.getwelcome().decode())
+p.user("alice@example.org"); p.pass_("pw")
+print(p.retr(1)[1][0].decode()); p.quit()' "$1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "Subject: deploy" ]
+	[[ "$output" != *"pop3d"* ]]
+	[ "${#lines[@]}" -eq 2 ]
+}
+
 pop3_setup() {	# a mailbox for alice with one message, under $TESTDIR/mail
 	printf 'mailroot %s/mail\nauthdelay 0\n' "$TESTDIR" >>"$CONF/smtpd.conf"
 	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt x pw)" >"$CONF/passwd"
@@ -222,4 +247,16 @@ p.user("alice@example.org"); p.pass_("pw")
 print(p.stat()); p.quit()' "$PORT"
 	echo "$output"
 	[ "$output" = "(1, 23)" ]
+}
+
+@test "pop3d under tcpserver, as pop3d.8 shows it: TCPREMOTEIP is the client" {
+	command -v tcpserver >/dev/null || skip "tcpserver (ucspi-tcp) is not installed"
+	pop3_setup
+	echo 'authplaintext yes' >>"$CONF/smtpd.conf"
+	PORT=$(free_port)
+	tcpserver -c 100 -b 100 -H -R 127.0.0.1 "$PORT" "$TOP/pop3d" -C "$CONF" 2>"$LOG" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	pop3_session_ok "$PORT"
+	grep -q 'pop3: client=127.0.0.1 user=alice@example.org method=user login' "$LOG"
 }
