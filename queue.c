@@ -1,12 +1,21 @@
 /*
  * queue.c - the commit protocol.
  *
- * A message is written to tmp/, synced and renamed to mess/ID; its
- * envelope is written to tmp/, synced, and renamed to todo/ID only after
- * mess/ is synced, so todo/ID can never survive a crash that loses
- * mess/ID.  todo/ is synced before the caller may say 250.  That is four
- * fsyncs: two file contents and two directory entries, the fewest that
- * give the guarantee without relying on one file system's journal.
+ * The message and its envelope are written as new files on the queue's
+ * file system and both synced; then the message is given its name in
+ * mess/ and the envelope its name in todo/, and both directories are
+ * synced before the caller may say 250.  Four fsyncs: two file contents
+ * and two directory entries, the fewest that give the guarantee without
+ * relying on one file system's journal.  A crash before the last one
+ * returns may leave mess/ID or todo/ID alone; deliver drops either
+ * without the other.
+ *
+ * The new files are anonymous (O_TMPFILE in tmp/) and linked into place,
+ * so no rename crosses directories: on Linux such renames serialize on a
+ * per-file-system lock, and bench/commit measured the linked form at
+ * 1.5 times the rate of the renamed one with 10 writers.  Where the
+ * kernel, the file system or a missing /proc does not allow it, they are
+ * named files in tmp/, renamed into place, as qmail does.
  *
  * IDs come from the time and the inode of the message file.  The inode
  * is unique on the file system for as long as the message exists, so two
@@ -66,6 +75,21 @@ queue_close(struct queue *q)
 		}
 }
 
+/* linkat() of an anonymous file goes through /proc/self/fd. */
+static int
+can_link_anonymous(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = access("/proc/self/fd", X_OK) == 0;
+	return known;
+}
+
+/*
+ * A new file for the queue, not yet visible to anyone: anonymous where
+ * possible (name set to ""), else a unique name in tmp/.
+ */
 static int
 create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 {
@@ -73,6 +97,15 @@ create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 	struct timeval tv;
 	int fd;
 
+	name[0] = '\0';
+	if (can_link_anonymous()) {
+		fd = openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+		    0600);
+		/* EISDIR: a kernel older than O_TMPFILE; EOPNOTSUPP: a file
+		 * system without it. */
+		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+			return fd;
+	}
 	for (int tries = 0; tries < 5; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, namesize, "%ld.%ld.%ld.%lu%s", (long)getpid(),
@@ -83,6 +116,28 @@ create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 			return fd;
 	}
 	return -1;
+}
+
+/* Gives a file from create_tmp its name ID in dirfd. */
+static int
+publish(struct queue *q, int fd, const char *name, int dirfd, const char *id)
+{
+	char path[40];
+
+	if (name[0] != '\0')
+		return renameat(q->tmpfd, name, dirfd, id);
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, path, dirfd, id, AT_SYMLINK_FOLLOW);
+}
+
+/* Forgets a file from create_tmp: an anonymous one goes with its fd. */
+static void
+discard(struct queue *q, int fd, const char *name)
+{
+	if (fd >= 0)
+		close(fd);
+	if (name[0] != '\0')
+		unlinkat(q->tmpfd, name, 0);
 }
 
 int
@@ -112,7 +167,7 @@ qmsg_write(struct qmsg *m, const void *p, size_t n)
 	return write_all(m->fd, p, n);
 }
 
-/* Creates the envelope in tmp/ and writes it, not yet synced. */
+/* Creates the envelope and writes it, not yet synced. */
 static int
 write_envelope(struct queue *q, const char *env, size_t envlen, char *name,
     size_t namesize)
@@ -122,8 +177,7 @@ write_envelope(struct queue *q, const char *env, size_t envlen, char *name,
 	if (fd < 0)
 		return -1;
 	if (write_all(fd, env, envlen) < 0) {
-		close(fd);
-		unlinkat(q->tmpfd, name, 0);
+		discard(q, fd, name);
 		return -1;
 	}
 	return fd;
@@ -145,61 +199,48 @@ start_writeback(int fd)
 #endif
 }
 
-static int
-sync_and_close(int fd)
-{
-	int r = fsync(fd);
-
-	if (close(fd) < 0)
-		r = -1;
-	return r;
-}
-
 /*
- * Both files are written and synced before either is renamed, so nothing
- * outside tmp/ is ever partial; both are renamed before either directory
- * is synced, so one journal commit can carry both names.  Until the last
- * fsync returns the caller has said nothing; a crash before it may leave
- * mess/ID or todo/ID alone, and deliver drops either without the other.
- * On any failure nothing of this message stays visible outside tmp/.
+ * Both files are written and synced before either gets its name, so
+ * nothing outside tmp/ is ever partial; both are named before either
+ * directory is synced, so one journal commit can carry both names.
+ * Until the last fsync returns the caller has said nothing.  On any
+ * failure nothing of this message stays visible outside tmp/.
  */
 int
 qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
 {
 	char envname[80];
-	int msgfd = m->fd, envfd;
+	int msgfd = m->fd, envfd, closed;
 
 	m->fd = -1;
 	envfd = write_envelope(q, env, envlen, envname, sizeof envname);
 	if (envfd < 0) {
-		close(msgfd);
-		goto fail_tmp;
+		discard(q, msgfd, m->tmpname);
+		return -1;
 	}
 	start_writeback(msgfd);
 	start_writeback(envfd);
-	if (sync_and_close(msgfd) < 0) {
-		close(envfd);
-		goto fail_env;
-	}
-	if (sync_and_close(envfd) < 0)
-		goto fail_env;
-	if (renameat(q->tmpfd, m->tmpname, q->messfd, m->id) < 0)
-		goto fail_env;
-	if (renameat(q->tmpfd, envname, q->todofd, m->id) < 0) {
+	if (fsync(msgfd) < 0 || fsync(envfd) < 0 ||
+	    publish(q, msgfd, m->tmpname, q->messfd, m->id) < 0)
+		goto fail;
+	if (publish(q, envfd, envname, q->todofd, m->id) < 0) {
 		unlinkat(q->messfd, m->id, 0);
-		goto fail_env;
+		goto fail;
 	}
-	if (fsync(q->messfd) < 0 || fsync(q->todofd) < 0) {
+	/* Named files are gone from tmp/ now; anonymous ones are linked. */
+	m->tmpname[0] = envname[0] = '\0';
+	closed = close(msgfd) == 0;
+	closed = close(envfd) == 0 && closed;
+	if (!closed || fsync(q->messfd) < 0 || fsync(q->todofd) < 0) {
 		unlinkat(q->todofd, m->id, 0);
 		unlinkat(q->messfd, m->id, 0);
 		return -1;
 	}
 	return 0;
 
-fail_env:
-	unlinkat(q->tmpfd, envname, 0);
-fail_tmp:
-	unlinkat(q->tmpfd, m->tmpname, 0);
+fail:
+	discard(q, msgfd, m->tmpname);
+	discard(q, envfd, envname);
 	return -1;
 }
 
@@ -207,9 +248,8 @@ void
 qmsg_abort(struct queue *q, struct qmsg *m)
 {
 	if (m->fd >= 0) {
-		close(m->fd);
+		discard(q, m->fd, m->tmpname);
 		m->fd = -1;
-		unlinkat(q->tmpfd, m->tmpname, 0);
 	}
 }
 

@@ -16,6 +16,9 @@
  *             directories (4 fsyncs)
  *   threads   as spec, with the message's and the envelope's fsyncs in
  *             two threads at once
+ *   tmpfile   as postern, but both files are O_TMPFILE inodes linked
+ *             into mess/ and todo/ by linkat: no names in tmp/, no
+ *             renames (4 fsyncs)
  *   early     message renamed into mess/ before its fsync, which then
  *             carries the new name too on journaling file systems; then
  *             the envelope's fsync, its rename, the fsync of todo/
@@ -37,7 +40,7 @@
 
 #define MAX_SYNCS 4
 
-enum variant { FLOOR, POSTERN, SPEC, SAMEDIR, THREADS, EARLY };
+enum variant { FLOOR, POSTERN, SPEC, SAMEDIR, THREADS, EARLY, TMPFILE };
 
 struct dirs {
 	int tmp, mess, todo;
@@ -100,6 +103,29 @@ commit(enum variant v, struct dirs *d, const char *id, const char *msg,
 
 	snprintf(m, sizeof m, ".m%s", id);
 	snprintf(e, sizeof e, ".e%s", id);
+	if (v == TMPFILE) {
+		char path[64];
+		mfd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
+		efd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
+		if (mfd < 0 || efd < 0 || write(mfd, msg, n) != (ssize_t)n ||
+		    write(efd, env, sizeof env) != (ssize_t)sizeof env)
+			exit(1);
+		sync_file_range(mfd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		sync_file_range(efd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		timed_fsync(mfd, 0);
+		timed_fsync(efd, 1);
+		snprintf(path, sizeof path, "/proc/self/fd/%d", mfd);
+		if (linkat(AT_FDCWD, path, d->mess, id, AT_SYMLINK_FOLLOW) < 0)
+			exit(1);
+		snprintf(path, sizeof path, "/proc/self/fd/%d", efd);
+		if (linkat(AT_FDCWD, path, d->todo, id, AT_SYMLINK_FOLLOW) < 0)
+			exit(1);
+		close(mfd);
+		close(efd);
+		timed_fsync(d->mess, 2);
+		timed_fsync(d->todo, 3);
+		return;
+	}
 	mfd = create(msgdir, m, msg, n);
 	if (v == FLOOR) {
 		timed_fsync(mfd, 0);
@@ -167,7 +193,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const names[] = { "floor", "postern", "spec",
-	    "samedir", "threads", "early" };
+	    "samedir", "threads", "early", "tmpfile" };
 	int procs, msgs, v = -1, q;
 	long long t0;
 	double seconds;
@@ -176,7 +202,7 @@ main(int argc, char **argv)
 		return 2;
 	procs = atoi(argv[2]);
 	msgs = atoi(argv[3]);
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if (strcmp(argv[4], names[i]) == 0)
 			v = i;
 	if (v < 0 || procs < 1 || msgs < 1)
