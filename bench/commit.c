@@ -6,19 +6,18 @@
  *
  *   floor     one file: write, fsync, rename in the same directory,
  *             fsync the directory (bench/floor.c's commit; 2 fsyncs)
- *   postern   queue.c: message and envelope written in tmp/, both
- *             fsynced, renamed into mess/ and todo/, both directories
- *             fsynced (4 fsyncs)
- *   spec      SPEC's literal protocol: as postern, without the fsync of
+ *   postern   queue.c: message and envelope made as anonymous files
+ *             (O_TMPFILE) in tmp/, both fsynced, linked into mess/ and
+ *             todo/, both directories fsynced (4 fsyncs)
+ *   renamed   queue.c before 2026-12-03 (and its fallback): named files
+ *             in tmp/, renamed into mess/ and todo/ (4 fsyncs)
+ *   spec      SPEC's literal protocol: as renamed, without the fsync of
  *             mess/ (3 fsyncs)
- *   samedir   as postern, but the files are made under temporary names
+ *   samedir   as renamed, but the files are made under temporary names
  *             in mess/ and todo/ themselves, so that no rename crosses
  *             directories (4 fsyncs)
  *   threads   as spec, with the message's and the envelope's fsyncs in
  *             two threads at once
- *   tmpfile   as postern, but both files are O_TMPFILE inodes linked
- *             into mess/ and todo/ by linkat: no names in tmp/, no
- *             renames (4 fsyncs)
  *   early     message renamed into mess/ before its fsync, which then
  *             carries the new name too on journaling file systems; then
  *             the envelope's fsync, its rename, the fsync of todo/
@@ -40,7 +39,7 @@
 
 #define MAX_SYNCS 4
 
-enum variant { FLOOR, POSTERN, SPEC, SAMEDIR, THREADS, EARLY, TMPFILE };
+enum variant { FLOOR, RENAMED, SPEC, SAMEDIR, THREADS, EARLY, POSTERN };
 
 struct dirs {
 	int tmp, mess, todo;
@@ -103,7 +102,7 @@ commit(enum variant v, struct dirs *d, const char *id, const char *msg,
 
 	snprintf(m, sizeof m, ".m%s", id);
 	snprintf(e, sizeof e, ".e%s", id);
-	if (v == TMPFILE) {
+	if (v == POSTERN) {
 		char path[64];
 		mfd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
 		efd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
@@ -164,7 +163,7 @@ commit(enum variant v, struct dirs *d, const char *id, const char *msg,
 	if (renameat(msgdir, m, d->mess, id) < 0 ||
 	    renameat(envdir, e, d->todo, id) < 0)
 		exit(1);
-	if (v == POSTERN || v == SAMEDIR)
+	if (v == RENAMED || v == SAMEDIR)
 		timed_fsync(d->mess, 2);
 	timed_fsync(d->todo, 3);
 }
@@ -192,8 +191,8 @@ worker(const char *queue, int k, int msgs, enum variant v)
 int
 main(int argc, char **argv)
 {
-	static const char *const names[] = { "floor", "postern", "spec",
-	    "samedir", "threads", "early", "tmpfile" };
+	static const char *const names[] = { "floor", "renamed", "spec",
+	    "samedir", "threads", "early", "postern" };
 	int procs, msgs, v = -1, q;
 	long long t0;
 	double seconds;
