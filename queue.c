@@ -14,8 +14,9 @@
  * so no rename crosses directories: on Linux such renames serialize on a
  * per-file-system lock, and bench/commit measured the linked form at
  * 1.5 times the rate of the renamed one with 10 writers.  Where the
- * kernel, the file system or a missing /proc does not allow it, they are
- * named files in tmp/, renamed into place, as qmail does.
+ * kernel, the file system or /proc does not allow it (tried once per
+ * process), they are named files in tmp/, renamed into place, as qmail
+ * does.
  *
  * IDs come from the time and the inode of the message file.  The inode
  * is unique on the file system for as long as the message exists, so two
@@ -45,6 +46,7 @@ int
 queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 {
 	q->tmpfd = q->messfd = q->todofd = -1;
+	q->anonymous = -1;
 	q->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (q->dirfd < 0) {
 		snprintf(err, errlen, "queue directory %s: %s", path,
@@ -75,15 +77,40 @@ queue_close(struct queue *q)
 		}
 }
 
-/* linkat() of an anonymous file goes through /proc/self/fd. */
 static int
-can_link_anonymous(void)
+link_anonymous(int fd, int dirfd, const char *name)
 {
-	static int known = -1;
+	char path[40];
 
-	if (known < 0)
-		known = access("/proc/self/fd", X_OK) == 0;
-	return known;
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	return linkat(AT_FDCWD, path, dirfd, name, AT_SYMLINK_FOLLOW);
+}
+
+/*
+ * Whether anonymous files can be made and linked here, tried once per
+ * process on a file of its own (a kernel or file system without
+ * O_TMPFILE, no /proc, a /proc that hides descriptors): a commit must
+ * never be the first to find out.
+ */
+static int
+anonymous_files_work(struct queue *q)
+{
+	char name[64];
+	int fd;
+
+	if (q->anonymous >= 0)
+		return q->anonymous;
+	q->anonymous = 0;
+	fd = openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0;
+	snprintf(name, sizeof name, "probe.%ld", (long)getpid());
+	if (link_anonymous(fd, q->tmpfd, name) == 0) {
+		q->anonymous = 1;
+		unlinkat(q->tmpfd, name, 0);
+	}
+	close(fd);
+	return q->anonymous;
 }
 
 /*
@@ -98,14 +125,9 @@ create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 	int fd;
 
 	name[0] = '\0';
-	if (can_link_anonymous()) {
-		fd = openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	if (anonymous_files_work(q))
+		return openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
 		    0600);
-		/* EISDIR: a kernel older than O_TMPFILE; EOPNOTSUPP: a file
-		 * system without it. */
-		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
-			return fd;
-	}
 	for (int tries = 0; tries < 5; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, namesize, "%ld.%ld.%ld.%lu%s", (long)getpid(),
@@ -122,12 +144,9 @@ create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 static int
 publish(struct queue *q, int fd, const char *name, int dirfd, const char *id)
 {
-	char path[40];
-
 	if (name[0] != '\0')
 		return renameat(q->tmpfd, name, dirfd, id);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, path, dirfd, id, AT_SYMLINK_FOLLOW);
+	return link_anonymous(fd, dirfd, id);
 }
 
 /* Forgets a file from create_tmp: an anonymous one goes with its fd. */

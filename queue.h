@@ -14,6 +14,7 @@ struct queue {
 	int tmpfd;
 	int messfd;
 	int todofd;
+	int anonymous;	/* O_TMPFILE + linkat work here: 1, 0, -1 unknown */
 };
 
 struct qmsg {
