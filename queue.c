@@ -14,9 +14,8 @@
  * so no rename crosses directories: on Linux such renames serialize on a
  * per-file-system lock, and bench/commit measured the linked form at
  * 1.5 times the rate of the renamed one with 10 writers.  Where the
- * kernel, the file system or /proc does not allow it (tried once per
- * process), they are named files in tmp/, renamed into place, as qmail
- * does.
+ * kernel, the file system or /proc does not allow it, they are named
+ * files in tmp/, renamed into place, as qmail does.
  *
  * IDs come from the time and the inode of the message file.  The inode
  * is unique on the file system for as long as the message exists, so two
@@ -87,29 +86,20 @@ link_anonymous(int fd, int dirfd, const char *name)
 }
 
 /*
- * Whether anonymous files can be made and linked here, tried once per
- * process on a file of its own (a kernel or file system without
- * O_TMPFILE, no /proc, a /proc that hides descriptors): a commit must
- * never be the first to find out.
+ * Whether anonymous files can be linked here: that goes through
+ * /proc/self/fd, which a chroot or a sandbox may lack or hide.  Read
+ * once per process, without writing anything: a link made to find out
+ * would cost every connection a change to tmp/.
  */
 static int
 anonymous_files_work(struct queue *q)
 {
-	char name[64];
-	int fd;
+	char path[40], target[8];
 
-	if (q->anonymous >= 0)
-		return q->anonymous;
-	q->anonymous = 0;
-	fd = openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return 0;
-	snprintf(name, sizeof name, "probe.%ld", (long)getpid());
-	if (link_anonymous(fd, q->tmpfd, name) == 0) {
-		q->anonymous = 1;
-		unlinkat(q->tmpfd, name, 0);
+	if (q->anonymous < 0) {
+		snprintf(path, sizeof path, "/proc/self/fd/%d", q->tmpfd);
+		q->anonymous = readlink(path, target, sizeof target) > 0;
 	}
-	close(fd);
 	return q->anonymous;
 }
 
@@ -125,9 +115,15 @@ create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 	int fd;
 
 	name[0] = '\0';
-	if (anonymous_files_work(q))
-		return openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
+	if (anonymous_files_work(q)) {
+		fd = openat(q->tmpfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC,
 		    0600);
+		/* EISDIR: a kernel older than O_TMPFILE; EOPNOTSUPP: a file
+		 * system without it. */
+		if (fd >= 0 || (errno != EOPNOTSUPP && errno != EISDIR))
+			return fd;
+		q->anonymous = 0;
+	}
 	for (int tries = 0; tries < 5; tries++) {
 		gettimeofday(&tv, NULL);
 		snprintf(name, namesize, "%ld.%ld.%ld.%lu%s", (long)getpid(),
@@ -146,7 +142,12 @@ publish(struct queue *q, int fd, const char *name, int dirfd, const char *id)
 {
 	if (name[0] != '\0')
 		return renameat(q->tmpfd, name, dirfd, id);
-	return link_anonymous(fd, dirfd, id);
+	if (link_anonymous(fd, dirfd, id) == 0)
+		return 0;
+	/* This message gets a 4xx; the next ones use named files. */
+	if (errno == ENOENT || errno == EPERM || errno == EACCES)
+		q->anonymous = 0;
+	return -1;
 }
 
 /* Forgets a file from create_tmp: an anonymous one goes with its fd. */

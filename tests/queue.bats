@@ -144,9 +144,7 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 	run bash -c "printf '$MSG' | strace -f -e trace=linkat,renameat,renameat2 '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>&1 >/dev/null"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	# one probe per process, then the two files
-	[ "$(echo "$output" | grep -c '^linkat(AT_FDCWD, "/proc/self/fd/[0-9]*", [0-9]*, "probe\.')" -eq 1 ]
-	[ "$(echo "$output" | grep -v probe | grep -c '^linkat(AT_FDCWD, "/proc/self/fd/.*= 0$')" -eq 2 ]
+	[ "$(echo "$output" | grep -c '^linkat(AT_FDCWD, "/proc/self/fd/.*= 0$')" -eq 2 ]
 	! echo "$output" | grep -q '^rename' || false
 	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 1 ]
 	[ "$(ls "$QUEUE/todo")" = "$(ls "$QUEUE/mess")" ]
@@ -165,10 +163,28 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
 	[ "$(echo "$output" | grep -c '^renameat(')" -eq 2 ]
-	# the probe found it out; no commit tried to link
-	[ "$(echo "$output" | grep -c '^linkat(.*"probe\..*= -1 ')" -eq 1 ]
-	[ "$(echo "$output" | grep -c '^linkat(')" -eq 1 ]
+	! echo "$output" | grep -q '^linkat(' || false
 	[ "$(ls "$QUEUE/todo")" = "$(ls "$QUEUE/mess")" ]
 	[ -z "$(ls "$QUEUE/tmp")" ]
 	grep -q '^Subject: q$' "$QUEUE"/mess/*
+}
+
+@test "a link that fails despite /proc: that message gets 451, the next ones use named files" {
+	[ "$(id -u)" -eq 0 ] || skip "faking /proc needs a mount namespace: root"
+	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
+	! ldd "$SMTPD" | grep -q libasan ||
+	    skip "AddressSanitizer reads its options from /proc: the plain build runs this"
+	# A /proc whose self/fd entries all lead to "/": readable, so smtpd
+	# takes the anonymous path, but linking one links a directory (EPERM).
+	local one='MAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\nbody\n.\n'
+	run bash -c "printf 'HELO c\n$one${one}QUIT\n' | unshare -m sh -c '
+	    mount -t tmpfs none /proc && mkdir -p /proc/self/fd &&
+	    for n in \$(seq 0 30); do ln -s / /proc/self/fd/\$n; done &&
+	    exec \"\$0\" -C \"\$1\" -Q \"\$2\"' '$SMTPD' '$CONF' '$QUEUE' 2>/dev/null | tr -d '\r'"
+	echo "$output"
+	[ "${lines[5]}" = "451 4.3.0 Error: queue commit failed" ]
+	[[ "${lines[9]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 1 ]
+	[ "$(ls "$QUEUE/todo")" = "$(ls "$QUEUE/mess")" ]
+	[ -z "$(ls "$QUEUE/tmp")" ]
 }
