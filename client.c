@@ -1,6 +1,7 @@
 /*
  * client.c - the client's address, first found wins: TCPREMOTEIP
- * (UCSPI: tcpserver, s6), REMOTE_ADDR (systemd with Accept=yes), then
+ * (UCSPI: tcpserver, s6), REMOTE_ADDR (systemd with Accept=yes),
+ * REMOTE_HOST when it is an address (stunnel's exec mode), then
  * getpeername() on the socket (inetd, xinetd).  A pipe or a file has no
  * address.  An IPv4-mapped IPv6 address is an IPv4 address.
  */
@@ -82,7 +83,8 @@ client_identify(struct client *c, int fd)
 	memset(c, 0, sizeof *c);
 	c->is_socket = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 	if (client_set_address(c, getenv("TCPREMOTEIP")) == 0 ||
-	    client_set_address(c, getenv("REMOTE_ADDR")) == 0)
+	    client_set_address(c, getenv("REMOTE_ADDR")) == 0 ||
+	    client_set_address(c, getenv("REMOTE_HOST")) == 0)
 		return;
 	if (c->is_socket && from_peer(c, fd) == 0)
 		return;

@@ -247,6 +247,8 @@ p.user("alice@example.org"); p.pass_("pw")
 print(p.stat()); p.quit()' "$PORT"
 	echo "$output"
 	[ "$output" = "(1, 23)" ]
+	# stunnel's REMOTE_HOST names the client in the log
+	grep -q 'pop3: client=127.0.0.1 user=alice@example.org method=user login' "$TESTDIR/stunnel.log"
 }
 
 @test "pop3d under tcpserver, as pop3d.8 shows it: TCPREMOTEIP is the client" {

@@ -69,6 +69,16 @@ teardown() { teardown_postern; }
 	[ "${lines[0]}" = "Received: from c ([192.0.2.9]) by mx.test (postern) with SMTP" ]
 }
 
+@test "REMOTE_HOST (stunnel) counts when it is an address, not when it is a name" {
+	REMOTE_HOST=192.0.2.11 smtp_pipe 'HELO c\nQUIT\n' >/dev/null
+	grep -q 'connect client=192.0.2.11' "$LOG"
+	REMOTE_HOST=mail.example.net smtp_pipe 'HELO c\nQUIT\n' >/dev/null
+	grep -q 'connect client=local' "$LOG"
+	# the UCSPI and systemd variables come first
+	TCPREMOTEIP=192.0.2.1 REMOTE_HOST=192.0.2.11 smtp_pipe 'HELO c\nQUIT\n' >/dev/null
+	grep -q 'connect client=192.0.2.1$' "$LOG"
+}
+
 @test "dot-unstuffing; LF line ends stored; LF-only pipe session ends at LF . LF" {
 	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: t\n\n..leading dot\n...two\nplain\n.\nQUIT\n' >/dev/null
 	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
