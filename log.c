@@ -5,9 +5,11 @@
  */
 #include "log.h"
 
+#include <paths.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char *log_program = "postern";
@@ -56,6 +58,14 @@ log_msg(int priority, const char *fmt, ...)
 	}
 	if (!log_opened) {
 		static char ident[64];
+		struct stat st;
+
+		/* Without a syslog socket, libc would try to connect again for
+		 * every line; the lines would be lost all the same. */
+		if (stat(_PATH_LOG, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+			log_stderr = -1;
+			return;
+		}
 		snprintf(ident, sizeof ident, "postern/%s", log_program);
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 		log_opened = 1;

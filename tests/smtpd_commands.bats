@@ -183,3 +183,45 @@ teardown() { teardown_postern; }
 	[ "${lines[9]}" = "250 2.1.5 Ok" ]
 	grep -q 'disconnect client=local messages=0' "$LOG"
 }
+
+# syslog_session WITH-SOCKET: one session logging to syslog in a mount
+# namespace whose /dev is empty but for, if asked, a syslog socket served
+# by tests/syslogd.py; the syscalls go to $TESTDIR/strace.
+syslog_session() {
+	conf log syslog
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+	printf 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nx\n.\nQUIT\n' >"$TESTDIR/in"
+	unshare -m bash -c '
+	    mount -t tmpfs none /dev || exit 1
+	    if [ "$1" = yes ]; then
+	        python3 "$2" /dev/log "$3" & d=$!
+	        while [ ! -e /dev/log.ready ]; do sleep 0.05; done
+	    fi
+	    strace -f -e trace=socket,connect -o "$4" "$5" -C "$6" -Q "$7" <"$8" >"$9"
+	    [ -z "${d:-}" ] || wait "$d"' _ "$1" "$TOP/tests/syslogd.py" \
+	    "$TESTDIR/syslog" "$TESTDIR/strace" "$SMTPD" "$CONF" "$QUEUE" \
+	    "$TESTDIR/in" "$TESTDIR/out"
+}
+
+@test "log syslog: lines reach the syslog socket as mail.*, over one connection" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private /dev needs a mount namespace: root"
+	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
+	syslog_session yes
+	cat "$TESTDIR/syslog"
+	grep -q '^<22>.* postern/smtpd\[[0-9]*\]: connect client=local$' "$TESTDIR/syslog"
+	grep -q '^<22>.* postern/smtpd\[[0-9]*\]: queued id=' "$TESTDIR/syslog"
+	[ "$(wc -l <"$TESTDIR/syslog")" -ge 3 ]
+	[ "$(grep -c 'connect(.*/dev/log' "$TESTDIR/strace")" -eq 1 ]
+	grep -q '^250 2.0.0 Ok: queued as ' "$TESTDIR/out"
+}
+
+@test "log syslog without a syslog socket: no connect per line, the session unharmed" {
+	command -v strace >/dev/null || skip "strace is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "a private /dev needs a mount namespace: root"
+	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
+	syslog_session no
+	cat "$TESTDIR/strace"
+	! grep -q 'connect(' "$TESTDIR/strace" || false
+	grep -q '^250 2.0.0 Ok: queued as ' "$TESTDIR/out"
+}
