@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "md5.h"
 #include "tables.h"
 #include "util.h"
 
@@ -46,19 +47,27 @@ equal_strings(const char *a, const char *b)
 	return diff == 0;
 }
 
+/* A user's entry in passwd or pop3secrets: keyed like address_key(). */
+static const char *
+credential(const struct config *c, enum table_id id, const char *user)
+{
+	char key[300];
+
+	str_copy(key, user, sizeof key);
+	str_lower(key);
+	return table_get(&c->tables[id], key);
+}
+
 static enum auth_result
 check_passwd_file(const struct config *c, const char *user,
     const char *password)
 {
-	char key[300];
 	const char *hash;
 	struct crypt_data *cd;
 	const char *out;
 	enum auth_result r;
 
-	str_copy(key, user, sizeof key);
-	str_lower(key);
-	hash = table_get(&c->tables[TABLE_PASSWD], key);
+	hash = credential(c, TABLE_PASSWD, user);
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)
 		return AUTH_TEMP;
@@ -146,6 +155,49 @@ auth_check(const struct config *c, const char *user, const char *password)
 	if (c->checkpassword[0] != '\0')
 		return run_checkpassword(c->checkpassword, user, password);
 	return AUTH_BAD;
+}
+
+/*
+ * APOP (RFC 1939): digest must be the MD5, in lower-case hex, of the
+ * greeting's stamp followed by the user's secret from pop3secrets.  An
+ * unknown user costs the same hashing as a known one.
+ */
+enum auth_result
+auth_check_apop(const struct config *c, const char *user, const char *stamp,
+    const char *digest)
+{
+	const char *secret = credential(c, TABLE_POP3SECRETS, user);
+	struct md5 m;
+	char want[33];
+	int ok;
+
+	md5_init(&m);
+	md5_update(&m, stamp, strlen(stamp));
+	md5_update(&m, secret ? secret : "", secret ? strlen(secret) : 0);
+	md5_hex(&m, want);
+	ok = secret != NULL && equal_strings(want, digest);
+	explicit_bzero(want, sizeof want);
+	return ok ? AUTH_OK : AUTH_BAD;
+}
+
+/*
+ * RFC 4616 PLAIN, decoded: authzid NUL authcid NUL password.  Points
+ * *user and *password into data; *user is "" when the authzid names
+ * someone else, since acting as another user is refused.  -1 when the
+ * response is malformed.
+ */
+int
+auth_plain_split(char *data, size_t len, const char **user, char **password)
+{
+	char *u = memchr(data, '\0', len), *p;
+
+	if (u == NULL || (p = memchr(u + 1, '\0',
+	    len - (size_t)(u + 1 - data))) == NULL)
+		return -1;
+	u++;
+	*user = data[0] != '\0' && strcmp(data, u) != 0 ? "" : u;
+	*password = p + 1;
+	return 0;
 }
 
 static int

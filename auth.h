@@ -1,6 +1,7 @@
 /*
  * auth.h - checking a user's password: against the passwd file's
- * crypt(3) hashes, or through a checkpassword program.
+ * crypt(3) hashes, or through a checkpassword program; APOP digests
+ * against pop3secrets; SASL PLAIN responses.
  */
 #ifndef POSTERN_AUTH_H
 #define POSTERN_AUTH_H
@@ -18,6 +19,10 @@ enum auth_result {
 int auth_available(const struct config *c);
 enum auth_result auth_check(const struct config *c, const char *user,
     const char *password);
+enum auth_result auth_check_apop(const struct config *c, const char *user,
+    const char *stamp, const char *digest);
+int auth_plain_split(char *data, size_t len, const char **user,
+    char **password);
 int base64_decode(const char *in, char *out, size_t outsize, size_t *outlen);
 
 #endif

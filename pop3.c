@@ -22,7 +22,6 @@
 
 #include "auth.h"
 #include "log.h"
-#include "md5.h"
 #include "route.h"
 #include "tables.h"
 #include "util.h"
@@ -242,38 +241,11 @@ cmd_pass(struct pop3 *p, char *arg)
 	login_with_password(p, user, arg, "user");
 }
 
-/* The secret of an APOP user: pop3secrets, keyed like passwd. */
-static const char *
-apop_secret(const struct pop3 *p, const char *user)
-{
-	struct mailpath path;
-	const char *rest;
-	char key[PATH_MAX_SMTP + 2];
-
-	if (path_parse(user, &path, &rest, 0, 1) != PATH_OK || *rest != '\0' ||
-	    path.domain == NULL)
-		return NULL;
-	address_key(&path, key, sizeof key);
-	return table_get(&p->cfg->tables[TABLE_POP3SECRETS], key);
-}
-
-static int
-same_digest(const char *a, const char *b)
-{
-	unsigned char diff = 0;
-
-	for (int i = 0; i < 32; i++)
-		diff |= (unsigned char)(a[i] ^ b[i]);
-	return diff == 0;
-}
-
 /* APOP name digest: digest = MD5(greeting stamp + shared secret). */
 static void
 cmd_apop(struct pop3 *p, char *arg)
 {
-	char *digest = strrchr(arg, ' '), want[33];
-	const char *secret;
-	struct md5 m;
+	char *digest = strrchr(arg, ' ');
 
 	if (p->stamp[0] == '\0') {
 		count_error(p, "-ERR APOP is not offered here");
@@ -286,24 +258,18 @@ cmd_apop(struct pop3 *p, char *arg)
 	}
 	*digest++ = '\0';
 	str_lower(digest);
-	secret = apop_secret(p, arg);
-	md5_init(&m);
-	md5_update(&m, p->stamp, strlen(p->stamp));
-	/* An unknown user costs the same work as a known one. */
-	md5_update(&m, secret ? secret : "", secret ? strlen(secret) : 0);
-	md5_hex(&m, want);
-	if (secret != NULL && same_digest(want, digest))
+	if (auth_check_apop(p->cfg, arg, p->stamp, digest) == AUTH_OK)
 		open_maildrop(p, arg, "apop");
 	else
 		refuse_login(p, arg, "apop", AUTH_BAD);
-	explicit_bzero(want, sizeof want);
 }
 
-/* RFC 4616: authzid NUL authcid NUL password; authzid empty or = authcid. */
+/* The response to AUTH PLAIN: base64, "=" for empty, "*" to cancel. */
 static void
 finish_plain(struct pop3 *p, const char *response)
 {
-	char data[POP3_LINE_MAX], *user, *pass;
+	char data[POP3_LINE_MAX], *pass;
+	const char *user;
 	size_t len;
 
 	p->sasl_pending = 0;
@@ -314,21 +280,10 @@ finish_plain(struct pop3 *p, const char *response)
 	if (strcmp(response, "=") == 0)
 		response = "";
 	if (base64_decode(response, data, sizeof data, &len) < 0 ||
-	    (user = memchr(data, '\0', len)) == NULL ||
-	    (pass = memchr(user + 1, '\0', len - (size_t)(user + 1 - data))) ==
-	    NULL) {
-		explicit_bzero(data, sizeof data);
+	    auth_plain_split(data, len, &user, &pass) < 0)
 		count_error(p, "-ERR Malformed AUTH PLAIN response");
-		return;
-	}
-	user++;
-	pass++;
-	if (data[0] != '\0' && strcmp(data, user) != 0) {
-		explicit_bzero(data, sizeof data);
-		refuse_login(p, user, "plain", AUTH_BAD);
-		return;
-	}
-	login_with_password(p, user, pass, "plain");
+	else
+		login_with_password(p, user, pass, "plain");
 	explicit_bzero(data, sizeof data);
 }
 

@@ -735,19 +735,15 @@ finish_auth(struct session *s, const char *user, char *password,
 static void
 finish_plain(struct session *s, char *data, size_t len)
 {
-	char *user = memchr(data, '\0', len), *pass;
+	const char *user;
+	char *pass;
 
-	if (user == NULL || (pass = memchr(user + 1, '\0',
-	    len - (size_t)(user + 1 - data))) == NULL) {
+	if (auth_plain_split(data, len, &user, &pass) < 0) {
 		explicit_bzero(data, len);
 		s->auth_step = AUTH_IDLE;
 		reply(s, "501 5.5.2 Error: malformed PLAIN response");
 		return;
 	}
-	user++;
-	pass++;
-	if (data[0] != '\0' && strcmp(data, user) != 0)
-		user = "";	/* acting as someone else: refused */
 	finish_auth(s, user, pass, "PLAIN");
 	explicit_bzero(data, len);
 }
