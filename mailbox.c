@@ -119,9 +119,10 @@ move_new_to_cur(struct mailbox *mb)
 	DIR *d;
 	struct dirent *e;
 
-	if (newfd < 0 || (d = fdopendir(newfd)) == NULL) {
-		if (newfd >= 0)
-			close(newfd);
+	if (newfd < 0)
+		return errno == ENOENT ? 0 : -1;	/* no new/: nothing new */
+	if ((d = fdopendir(newfd)) == NULL) {
+		close(newfd);
 		return -1;
 	}
 	while ((e = readdir(d)) != NULL)
@@ -186,17 +187,32 @@ fail(struct mailbox *mb, char *err, size_t errlen, const char *what)
 	return MAILBOX_ERROR;
 }
 
+/* The Maildir and its cur/; -1 with errno, nothing left open. */
+static int
+open_dirs(struct mailbox *mb, const char *maildir)
+{
+	mb->dirfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mb->dirfd < 0)
+		return -1;
+	mb->curfd = openat(mb->dirfd, "cur", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC);
+	if (mb->curfd >= 0)
+		return 0;
+	close(mb->dirfd);
+	mb->dirfd = -1;
+	return -1;
+}
+
 enum mailbox_result
 mailbox_open(struct mailbox *mb, const char *maildir, char *err,
     size_t errlen)
 {
 	memset(mb, 0, sizeof *mb);
 	mb->dirfd = mb->curfd = mb->lockfd = -1;
-	/* A user who has had no mail yet has an empty maildrop. */
-	if (maildir_create(maildir) < 0)
-		return fail(mb, err, errlen, "cannot create the Maildir");
-	mb->dirfd = open(maildir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (mb->dirfd < 0)
+	/* A user who has had no mail yet has an empty maildrop: the
+	 * directories are made then, not checked at every login. */
+	if (open_dirs(mb, maildir) < 0 && (errno != ENOENT ||
+	    maildir_create(maildir) < 0 || open_dirs(mb, maildir) < 0))
 		return fail(mb, err, errlen, "cannot open the Maildir");
 	mb->lockfd = openat(mb->dirfd, LOCK_NAME, O_RDWR | O_CREAT |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -208,9 +224,7 @@ mailbox_open(struct mailbox *mb, const char *maildir, char *err,
 		mailbox_close(mb);
 		return MAILBOX_LOCKED;
 	}
-	mb->curfd = openat(mb->dirfd, "cur", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	if (mb->curfd < 0 || move_new_to_cur(mb) < 0)
+	if (move_new_to_cur(mb) < 0)
 		return fail(mb, err, errlen, "cannot read the Maildir");
 	if (list_cur(mb) < 0)
 		return fail(mb, err, errlen, "cannot list cur/");
