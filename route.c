@@ -16,6 +16,7 @@
 #include <strings.h>
 
 #include "access.h"
+#include "log.h"
 #include "util.h"
 
 static int
@@ -304,8 +305,25 @@ route_is_local_domain(const struct config *c, const struct mailpath *p)
 }
 
 /*
- * Looks an address up in users, then aliases.  *value gets the entry:
- * "address TAB maildir" or "address TAB target,target".
+ * An entry's value past "address TAB": the Maildir or the target list.
+ * A value without the TAB comes only from a damaged .db file; it is
+ * treated as no entry, so a damaged list can refuse mail (5.1.1) but
+ * never crash a reader.
+ */
+static const char *
+entry_value(const char *entry)
+{
+	const char *tab = entry == NULL ? NULL : strchr(entry, '\t');
+
+	if (entry != NULL && tab == NULL)
+		log_msg(LOG_WARNING, "damaged users or aliases entry \"%.64s\"; "
+		    "ignored (recompile it with makedb)", entry);
+	return tab == NULL ? NULL : tab + 1;
+}
+
+/*
+ * Looks an address up in users, then aliases.  *value gets what the
+ * entry says: the Maildir (maybe empty) or "target,target".
  */
 enum local_kind
 route_local_lookup(const struct config *c, const struct mailpath *p,
@@ -318,15 +336,13 @@ route_local_lookup(const struct config *c, const struct mailpath *p,
 		return LOCAL_NONE;
 	address_key(p, key, sizeof key);
 	v = table_get(&c->tables[TABLE_USERS], key);
-	if (v != NULL && entry_matches_case(v, p, c->casesensitive)) {
-		*value = v;
+	if (v != NULL && entry_matches_case(v, p, c->casesensitive) &&
+	    (*value = entry_value(v)) != NULL)
 		return LOCAL_USER;
-	}
 	v = table_get(&c->tables[TABLE_ALIASES], key);
-	if (v != NULL && entry_matches_case(v, p, c->casesensitive)) {
-		*value = v;
+	if (v != NULL && entry_matches_case(v, p, c->casesensitive) &&
+	    (*value = entry_value(v)) != NULL)
 		return LOCAL_ALIAS;
-	}
 	return LOCAL_NONE;
 }
 
@@ -415,7 +431,6 @@ route_mailbox(const struct config *c, const char *login, char *out,
 	    p.domain == NULL || !route_is_local_domain(c, &p))
 		return -1;
 	if (route_local_lookup(c, &p, &value) == LOCAL_USER) {
-		value = strchr(value, '\t') + 1;
 		if (*value)
 			return str_copy(out, value, outsize) < outsize ? 0 : -1;
 	} else if (c->tables[TABLE_USERS].present ||
@@ -461,9 +476,8 @@ expand_local(struct expansion *e, const struct mailpath *p)
 	str_copy(d.addr, p->addr, sizeof d.addr);
 	switch (route_local_lookup(c, p, &value)) {
 	case LOCAL_ALIAS:
-		return expand_alias(e, p->addr, strchr(value, '\t') + 1);
+		return expand_alias(e, p->addr, value);
 	case LOCAL_USER:
-		value = strchr(value, '\t') + 1;
 		if (*value) {
 			str_copy(d.maildir, value, sizeof d.maildir);
 			return e->fn(e->ctx, &d);

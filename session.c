@@ -665,7 +665,7 @@ cmd_expn(struct session *s, char *arg, size_t octets)
 	if (route_is_local_domain(s->cfg, &path))
 		kind = route_local_lookup(s->cfg, &path, &value);
 	if (kind == LOCAL_ALIAS)
-		expand_alias(s, strchr(value, '\t') + 1);
+		expand_alias(s, value);
 	else if (kind == LOCAL_USER)
 		reply(s, "250 2.1.5 <%s>", path.addr);
 	else
