@@ -7,8 +7,10 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -166,4 +168,29 @@ format_clamped(char *out, size_t outsize, const char *fmt, va_list ap)
 	if (n < 0 || outsize == 0)
 		return 0;
 	return (size_t)n < outsize ? (size_t)n : outsize - 1;
+}
+
+/*
+ * A uniformly random number in [0, n), from the kernel's generator;
+ * rejection removes the modulo bias.  Where getrandom fails (very old
+ * kernels), the clock and the process ID are random enough for what
+ * this is used for: spreading load over equal mail hosts.
+ */
+size_t
+random_below(size_t n)
+{
+	uint32_t limit, v;
+
+	if (n <= 1)
+		return 0;
+	limit = UINT32_MAX - (uint32_t)((UINT32_MAX % n + 1) % n);
+	do {
+		if (getrandom(&v, sizeof v, 0) != (ssize_t)sizeof v) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			v = (uint32_t)ts.tv_nsec ^ (uint32_t)getpid() * 2654435761u;
+			break;
+		}
+	} while (v > limit);
+	return v % n;
 }

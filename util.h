@@ -1,7 +1,7 @@
 /*
  * util.h - small helpers shared by every postern program: bounded string
  * copies, case folding, number parsing, a growable byte buffer, and
- * read/write loops that retry on EINTR.
+ * read/write loops that retry on EINTR, unbiased random numbers.
  */
 #ifndef POSTERN_UTIL_H
 #define POSTERN_UTIL_H
@@ -33,6 +33,8 @@ int parse_ulong(const char *s, unsigned long long max, unsigned long long *out);
 
 int write_all(int fd, const void *p, size_t n);
 ssize_t read_retry(int fd, void *p, size_t n);
+
+size_t random_below(size_t n);
 
 void format_date(char *out, size_t outsize);
 size_t format_clamped(char *out, size_t outsize, const char *fmt, va_list ap)

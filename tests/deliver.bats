@@ -14,11 +14,13 @@ setup() {
 	echo mx.test >>"$CONF/domains"
 	echo remote.test >"$CONF/relaydomains"
 	FAKE_PID=
+	FAKE_PIDS=
+	DNS_PID=
 	REMOTE_PID=
 }
 
 teardown() {
-	for p in $FAKE_PID $REMOTE_PID $DAEMON_PID; do
+	for p in $FAKE_PID $FAKE_PIDS $DNS_PID $REMOTE_PID $DAEMON_PID; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -284,27 +286,55 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	[ -e "$QUEUE/mess/young" ]
 }
 
-@test "MX: preference order with fallback, the domain itself without MX, NXDOMAIN and null MX" {
+# needs_dns_namespace: the MX tests answer DNS themselves on
+# 127.0.0.2:53 and bind a resolv.conf naming it over the real one, in a
+# mount namespace of deliver's own.
+needs_dns_namespace() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root for ports 53 and 25 and a mount namespace"
 	command -v unshare >/dev/null || skip "needs unshare (util-linux)"
 	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
-	mkdir -p "$TESTDIR/fake"
-	python3 "$TOP/tests/fakedns.py" 127.0.0.2 \
+	printf 'nameserver 127.0.0.2\noptions attempts:2 timeout:1\n' >"$TESTDIR/resolv.conf"
+}
+
+start_fake_dns() {	# start_fake_dns RECORD...
+	python3 "$TOP/tests/fakedns.py" 127.0.0.2 "$@" &
+	DNS_PID=$!
+	python3 - <<'PY'
+import socket, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.2", 53), 0.2).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+PY
+}
+
+start_fake_at() {	# start_fake_at ADDRESS DIR [RULE...]: a scripted server on port 25
+	local addr=$1 dir=$2
+	shift 2
+	mkdir -p "$dir"
+	python3 "$TOP/tests/fakesmtp.py" "$addr:25" "$dir" "$@" &
+	FAKE_PIDS="$FAKE_PIDS $!"
+	wait_port "$addr" 25
+}
+
+deliver_dns() {	# one deliver pass that resolves through the fake DNS server
+	unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
+	    sh "$TESTDIR/resolv.conf" "$DELIVER" -C "$CONF" -Q "$QUEUE" "$@" 2>>"$TESTDIR/deliver.log"
+}
+
+@test "MX: preference order with fallback, the domain itself without MX, NXDOMAIN and null MX" {
+	needs_dns_namespace
+	start_fake_dns \
 	    MX:mx.example:10:mx1.mx.example MX:mx.example:20:mx2.mx.example \
 	    A:mx1.mx.example:127.0.0.4 A:mx2.mx.example:127.0.0.3 \
-	    A:nomx.example:127.0.0.3 MX:nullmx.example:0:. &
-	local dns=$!
-	python3 "$TOP/tests/fakesmtp.py" 127.0.0.3:25 "$TESTDIR/fake" &
-	FAKE_PID=$!
-	wait_port 127.0.0.3 25
-	printf 'nameserver 127.0.0.2\noptions attempts:2 timeout:1\n' >"$TESTDIR/resolv.conf"
+	    A:nomx.example:127.0.0.3 MX:nullmx.example:0:.
+	start_fake_at 127.0.0.3 "$TESTDIR/fake"
 	printf 'Falice@example.org\0Tx@mx.example\0Ty@nomx.example\0Tz@gone.example\0Tw@nullmx.example\0\0' >"$TESTDIR/env"
 	printf 'Subject: mx\n\nhi\n' | "$ENQUEUE" -C "$CONF" -Q "$QUEUE" 1<"$TESTDIR/env"
-	unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && exec "$2" -C "$3" -Q "$4"' \
-	    sh "$TESTDIR/resolv.conf" "$DELIVER" "$CONF" "$QUEUE" 2>>"$TESTDIR/deliver.log"
+	deliver_dns
 	run_deliver
-	kill "$dns"; wait "$dns" 2>/dev/null || true
-	cat "$TESTDIR/deliver.log"
 	grep -q 'to=<x@mx.example> relay=mx2.mx.example\[127.0.0.3\]:25 .* status=sent' "$TESTDIR/deliver.log"
 	grep -q 'to=<y@nomx.example> relay=nomx.example\[127.0.0.3\]:25 .* status=sent' "$TESTDIR/deliver.log"
 	grep -q 'to=<z@gone.example> .* status=bounced (5.1.2 domain not found)' "$TESTDIR/deliver.log"
@@ -312,6 +342,38 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	grep -q '^Status: 5.1.2$' "$(maildir_files alice)"
 	grep -q '^Status: 5.1.10$' "$(maildir_files alice)"
 	[ "$(ls "$TESTDIR"/fake/*.eml | wc -l)" -eq 2 ]
+}
+
+@test "MX: an answer of tens of kilobytes (over TCP) is read whole, the best host kept" {
+	needs_dns_namespace
+	# 400 MX records at preference 20 first, the one real host (10) last
+	start_fake_dns MANYMX:big.example:400:20 MX:big.example:10:mx.big.example \
+	    A:mx.big.example:127.0.0.3
+	start_fake_at 127.0.0.3 "$TESTDIR/fake"
+	printf 'Fa@b.test\0Tx@big.example\0\0' >"$TESTDIR/env"
+	printf 'Subject: big\n\nhi\n' | "$ENQUEUE" -C "$CONF" -Q "$QUEUE" 1<"$TESTDIR/env"
+	run deliver_dns
+	[ "$status" -eq 0 ]
+	grep -q 'to=<x@big.example> relay=mx.big.example\[127.0.0.3\]:25 .* status=sent' "$TESTDIR/deliver.log"
+	queue_is_empty
+}
+
+@test "MX: hosts of equal preference are tried in a random order (RFC 5321 5.1)" {
+	needs_dns_namespace
+	start_fake_dns MX:eq.example:10:a.eq.example MX:eq.example:10:b.eq.example \
+	    A:a.eq.example:127.0.0.3 A:b.eq.example:127.0.0.5
+	start_fake_at 127.0.0.3 "$TESTDIR/fake-a"
+	start_fake_at 127.0.0.5 "$TESTDIR/fake-b"
+	printf 'Fa@b.test\0Tx@eq.example\0\0' >"$TESTDIR/env"
+	for i in $(seq 16); do
+		printf 'Subject: eq %s\n\nhi\n' "$i" | "$ENQUEUE" -C "$CONF" -Q "$QUEUE" 1<"$TESTDIR/env"
+	done
+	deliver_dns
+	# all 16 sent, and each host took some: the chance that a fair
+	# random order sends all 16 to one host is 1 in 32768
+	[ "$(grep -c 'status=sent' "$TESTDIR/deliver.log")" -eq 16 ]
+	[ "$(ls "$TESTDIR"/fake-a/*.eml | wc -l)" -ge 1 ]
+	[ "$(ls "$TESTDIR"/fake-b/*.eml | wc -l)" -ge 1 ]
 }
 
 @test "deliver -d retries a deferred message when it falls due, without a trigger" {
