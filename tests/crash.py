@@ -12,6 +12,13 @@ Invariants checked (the exit status is 1 if any fails):
   - a todo/ entry always has its mess/ file (the message is complete).
 Prints how many were acknowledged, committed without an acknowledgement
 (killed between the commit and the reply: SMTP's window), and orphaned.
+
+The kill moments are drawn relative to how long a whole session of the
+largest message takes on this machine, measured first on a scratch
+queue, and the span is then steered every 20 rounds towards half of the
+kills landing after the acknowledgement: a sanitizer build, a slow or a
+loaded machine gets later kills, so the kills fall on both sides of the
+commit whatever the machine's speed.
 """
 import os
 import random
@@ -34,8 +41,8 @@ def message(tag):
     return text.encode()
 
 
-def run_smtpd(tag, body, delay):
-    p = subprocess.Popen([smtpd, "-C", conf, "-Q", queue], stdin=subprocess.PIPE,
+def run_smtpd(tag, body, delay, q=None):
+    p = subprocess.Popen([smtpd, "-C", conf, "-Q", q or queue], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     session = (b"HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\n"
                + body + b".\nQUIT\n")
@@ -51,22 +58,25 @@ def run_smtpd(tag, body, delay):
     r = threading.Thread(target=lambda: out.append(p.stdout.read()))
     w.start()
     r.start()
-    time.sleep(delay)
-    p.send_signal(signal.SIGKILL)
-    p.wait()
+    if delay is None:       # calibration: the whole session
+        p.wait()
+    else:
+        time.sleep(delay)
+        p.send_signal(signal.SIGKILL)
+        p.wait()
     w.join()
     r.join()
     m = re.search(rb"250 2\.0\.0 Ok: queued as (\S+)", out[0])
-    if m:
+    if m and q is None:
         acked[m.group(1).decode()] = tag
 
 
-def run_enqueue(tag, body, delay, tmp):
+def run_enqueue(tag, body, delay, tmp, q=None):
     path = os.path.join(tmp, "env")
     with open(path, "wb") as f:
         f.write(ENV)
     with open(path, "rb") as env:
-        p = subprocess.Popen([enqueue, "-C", conf, "-Q", queue], stdin=subprocess.PIPE,
+        p = subprocess.Popen([enqueue, "-C", conf, "-Q", q or queue], stdin=subprocess.PIPE,
                              stdout=env, stderr=subprocess.DEVNULL)
 
         def writer():
@@ -77,12 +87,15 @@ def run_enqueue(tag, body, delay, tmp):
                 pass
         w = threading.Thread(target=writer)
         w.start()
-        time.sleep(delay)
-        done = p.poll()
-        p.send_signal(signal.SIGKILL)
-        p.wait()
+        if delay is None:
+            done = p.wait()
+        else:
+            time.sleep(delay)
+            done = p.poll()
+            p.send_signal(signal.SIGKILL)
+            p.wait()
         w.join()
-    if done == 0:
+    if done == 0 and q is None:
         acked["enqueue:" + tag] = tag
 
 
@@ -91,12 +104,44 @@ def content_tag(data):
     return m.group(1).decode() if m else None
 
 
+def whole_session_time(tmp):
+    """The longest of three whole sessions of the largest message, by
+    either program, on a scratch queue."""
+    scratch = os.path.join(tmp, "calibration-queue")
+    os.makedirs(scratch, exist_ok=True)
+    body = ("Subject: calibration\n\n" + "calibration line\n" * 3000).encode()
+    longest = 0.0
+    for k in range(3):
+        for run in (run_smtpd, run_enqueue):
+            start = time.monotonic()
+            if run is run_smtpd:
+                run_smtpd("calibration", body, None, scratch)
+            else:
+                run_enqueue("calibration", body, None, tmp, scratch)
+            longest = max(longest, time.monotonic() - start)
+    return longest
+
+
+def steer(span, first_span, acked_share):
+    """Later kills when too few rounds were acknowledged, earlier when
+    too many; never beyond a hundred times the measured span."""
+    if acked_share < 0.35:
+        span *= 1.4
+    elif acked_share > 0.65:
+        span *= 0.7
+    return min(span, 100 * first_span)
+
+
 def main():
     tmp = os.path.dirname(queue.rstrip("/"))
+    span = first_span = whole_session_time(tmp)
+    print("kill moments first drawn from 0 to %.1f ms" % (span * 1000))
     for i in range(rounds):
+        if i > 0 and i % 20 == 0:
+            span = steer(span, first_span, len(acked) / i)
         tag = "m%d" % i
         bodies[tag] = message(tag)
-        delay = random.uniform(0, 0.008)
+        delay = random.uniform(0, span)
         if i % 3 == 2:
             run_enqueue(tag, bodies[tag], delay, tmp)
         else:
