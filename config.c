@@ -183,6 +183,16 @@ apply_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "timeout") == 0)
 		return parse_uint(v, &c->timeout) < 0 || c->timeout == 0 ||
 		    c->timeout > 86400 ? -1 : 0;
+	if (strcmp(key, "connecttimeout") == 0)
+		return parse_uint(v, &c->connecttimeout) < 0 ||
+		    c->connecttimeout == 0 || c->connecttimeout > 3600 ? -1 : 0;
+	if (strcmp(key, "messagetimeout") == 0)
+		return parse_uint(v, &c->messagetimeout) < 0 ||
+		    c->messagetimeout == 0 || c->messagetimeout > 604800 ?
+		    -1 : 0;
+	if (strcmp(key, "maxmxaddresses") == 0)
+		return parse_uint(v, &c->maxmxaddresses) < 0 ||
+		    c->maxmxaddresses == 0 || c->maxmxaddresses > 100 ? -1 : 0;
 	if (strcmp(key, "pop3timeout") == 0)
 		return parse_uint(v, &c->pop3timeout) < 0 ||
 		    c->pop3timeout == 0 || c->pop3timeout > 86400 ? -1 : 0;
@@ -298,6 +308,9 @@ config_defaults(struct config *c, const char *dir)
 	c->concurrency = 10;
 	c->maxerrors = 10;
 	c->timeout = 300;
+	c->connecttimeout = 30;
+	c->messagetimeout = 3600;
+	c->maxmxaddresses = 5;
 	c->pop3timeout = 600;	/* RFC 1939: at least ten minutes */
 	c->maxsessiontime = 3600;
 	c->strictsync = 1;

@@ -25,6 +25,9 @@ struct config {
 	unsigned concurrency;
 	unsigned maxerrors;
 	unsigned timeout;
+	unsigned connecttimeout;	/* deliver: each connect */
+	unsigned messagetimeout;	/* deliver: one attempt at one message */
+	unsigned maxmxaddresses;	/* deliver: addresses per domain and attempt */
 	unsigned pop3timeout;
 	unsigned maxsessiontime;
 	unsigned greetdelay;

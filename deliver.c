@@ -1,11 +1,11 @@
 /*
  * deliver.c - drains the queue.  Each message in todo/ gets a state file
- * in state/ listing its final recipients (aliases expanded); each pass
- * then takes every message that is due, in a child process of its own,
- * at most "concurrency" at once, delivers its pending recipients (local
- * Maildirs, remote hosts by domain), records each outcome durably,
- * queues one bounce for the recipients that failed, and removes the
- * message when no recipient is pending.  A lock file keeps a second
+ * in state/ listing its final recipients (aliases expanded); every
+ * message that is due is then tried in a child process of its own
+ * (attempt.c), at most "concurrency" for local mail and as many more for
+ * mail with remote recipients (children.c).  The parent never blocks on
+ * a child: while children run it reaps those that end, kills those that
+ * overrun, and admits and starts new mail.  A lock file keeps a second
  * deliver off the same queue.
  */
 #include <dirent.h>
@@ -23,29 +23,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bounce.h"
+#include "attempt.h"
+#include "children.h"
 #include "config.h"
 #include "log.h"
-#include "maildir.h"
 #include "privdrop.h"
 #include "queue.h"
-#include "remote.h"
 #include "route.h"
 #include "state.h"
 #include "util.h"
 
 #define GARBAGE_AGE 86400		/* seconds before orphans are removed */
-#define RETRY_FIRST 300
-#define RETRY_MAX 7200
 #define ENVELOPE_MAX (64UL << 20)
+#define SCAN_INTERVAL 60		/* daemon: state/ is read at least this often */
+
+/* A message that is due, waiting for a child of its class. */
+struct due_msg {
+	char id[QUEUE_ID_MAX];
+	enum child_class cls;
+};
 
 struct deliver {
 	struct config cfg;
 	struct queue q;
 	int statefd;
+	struct attempt_ctx ctx;
 	int force;
-	time_t earliest;	/* the soonest "next" seen by the last pass */
-	unsigned running;
+	struct children ch;
+	struct due_msg *waiting;	/* due, not yet started */
+	size_t nwaiting, capwaiting;
+	time_t earliest;	/* the soonest "next" not yet due */
+	time_t last_scan;
+	int wake[2];		/* a byte for each SIGCHLD, SIGTERM, SIGINT */
+	int fifo;		/* daemon: QUEUE/trigger */
 	volatile sig_atomic_t stop;
 };
 
@@ -60,24 +70,19 @@ usage(void)
 }
 
 static void
-on_term(int sig)
+on_signal(int sig)
 {
-	(void)sig;
-	if (the_deliver != NULL)
-		the_deliver->stop = 1;
+	int saved = errno;
+
+	if (the_deliver != NULL) {
+		if (sig != SIGCHLD)
+			the_deliver->stop = 1;
+		(void)!write(the_deliver->wake[1], "", 1);
+	}
+	errno = saved;
 }
 
 /* ---- from todo/ to state/ ---- */
-
-static void
-log_attempt(const struct msg_state *st, const char *to, const char *relay,
-    const char *status, const char *reason)
-{
-	log_msg(LOG_INFO, "id=%s to=<%s> relay=%s delay=%lld status=%s (%s)",
-	    st->id, to, relay, (long long)(time(NULL) - st->arrival), status,
-	    reason);
-}
-
 
 static int
 add_dest(void *ctx, const struct dest *d)
@@ -85,7 +90,7 @@ add_dest(void *ctx, const struct dest *d)
 	struct msg_state *st = ctx;
 
 	if (d->kind == DEST_FAIL) {
-		log_attempt(st, d->addr, "none", "bounced", d->reason);
+		attempt_log(st, d->addr, "none", "bounced", d->reason);
 		return state_add_rcpt(st, RS_FAILED, d->addr, d->reason);
 	}
 	for (size_t i = 0; i < st->nrcpts; i++)	/* one copy per address */
@@ -123,9 +128,12 @@ clean_address(char *s)
 			*s = '?';
 }
 
-/* Builds state/ID from todo/ID; 0 done, -1 try again later. */
+/*
+ * Builds state/ID from todo/ID; 1 a message to deliver (of class *cls),
+ * 0 nothing to deliver, -1 try again later.
+ */
 static int
-admit(struct deliver *dv, const char *id)
+admit(struct deliver *dv, const char *id, enum child_class *cls)
 {
 	struct msg_state st;
 	struct buf env;
@@ -166,282 +174,15 @@ admit(struct deliver *dv, const char *id)
 		goto out;
 	}
 	unlinkat(dv->q.todofd, id, 0);
-	r = 0;
+	*cls = attempt_is_remote(&dv->cfg, &st) ? CHILD_REMOTE : CHILD_LOCAL;
+	r = 1;
 out:
 	buf_free(&env);
 	state_free(&st);
 	return r;
 }
 
-/* ---- one message ---- */
-
-static void
-record(struct deliver *dv, struct msg_state *st, struct rcpt_state *r,
-    enum delivery_result res, const char *relay, const char *reason)
-{
-	time_t now = time(NULL);
-
-	str_copy(r->reason, reason, sizeof r->reason);
-	for (char *p = r->reason; *p; p++)
-		if (*p == '\n' || *p == '\t')
-			*p = ' ';
-	if (res == DELIVERY_OK) {
-		r->status = RS_DELIVERED;
-		log_attempt(st, r->addr, relay, "sent", reason);
-	} else if (res == DELIVERY_FAIL) {
-		r->status = RS_FAILED;
-		log_attempt(st, r->addr, relay, "bounced", reason);
-	} else if (now - st->arrival >= (time_t)dv->cfg.queuelifetime) {
-		char expired[STATE_REASON_MAX + 1];
-		snprintf(expired, sizeof expired, "4.4.7 message expired "
-		    "after %lld seconds in the queue; last error: %s",
-		    (long long)(now - st->arrival), reason);
-		str_copy(r->reason, expired, sizeof r->reason);
-		r->status = RS_FAILED;
-		log_attempt(st, r->addr, relay, "bounced", expired);
-	} else {
-		log_attempt(st, r->addr, relay, "deferred", reason);
-	}
-}
-
-struct one_dest {
-	struct dest d;
-	int count;
-};
-
-static int
-first_dest(void *ctx, const struct dest *d)
-{
-	struct one_dest *o = ctx;
-
-	if (o->count++ == 0)
-		o->d = *d;
-	return 0;
-}
-
-static void
-deliver_local(struct deliver *dv, struct msg_state *st, struct rcpt_state *r,
-    const struct dest *d, int msgfd)
-{
-	char reason[STATE_REASON_MAX + 1];
-	enum delivery_result res;
-
-	res = maildir_deliver(d->maildir, msgfd,
-	    strcmp(st->sender, DOUBLE_BOUNCE_SENDER) == 0 ? "" : st->sender,
-	    r->addr, dv->cfg.hostname, reason, sizeof reason);
-	record(dv, st, r, res, "local", reason);
-}
-
-/* All pending recipients at one domain, over one connection. */
-static void
-deliver_domain(struct deliver *dv, struct msg_state *st, const char *domain,
-    char *const *domains, int msgfd)
-{
-	struct remote_rcpt *rr = calloc(st->nrcpts, sizeof *rr);
-	size_t *index = calloc(st->nrcpts, sizeof *index), n = 0;
-	char relay[300];
-
-	if (rr == NULL || index == NULL) {
-		free(rr);
-		free(index);
-		return;
-	}
-	for (size_t i = 0; i < st->nrcpts; i++)
-		if (domains[i] != NULL && strcmp(domains[i], domain) == 0) {
-			rr[n].addr = st->rcpts[i].addr;
-			index[n++] = i;
-		}
-	remote_deliver(&dv->cfg, domain, msgfd, st->sender, rr, n, relay,
-	    sizeof relay);
-	for (size_t k = 0; k < n; k++)
-		record(dv, st, &st->rcpts[index[k]], rr[k].result, relay,
-		    rr[k].reason);
-	free(rr);
-	free(index);
-}
-
-static void
-deliver_pending(struct deliver *dv, struct msg_state *st, int msgfd)
-{
-	char **domains = calloc(st->nrcpts ? st->nrcpts : 1, sizeof *domains);
-
-	if (domains == NULL)
-		return;
-	for (size_t i = 0; i < st->nrcpts; i++) {
-		struct one_dest o = { .count = 0 };
-		struct rcpt_state *r = &st->rcpts[i];
-
-		if (r->status != RS_PENDING)
-			continue;
-		route_expand(&dv->cfg, r->addr, first_dest, &o);
-		if (o.count == 0)
-			continue;
-		if (o.d.kind == DEST_LOCAL)
-			deliver_local(dv, st, r, &o.d, msgfd);
-		else if (o.d.kind == DEST_FAIL)
-			record(dv, st, r, DELIVERY_FAIL, "none", o.d.reason);
-		else
-			domains[i] = strdup(o.d.domain);
-	}
-	for (size_t i = 0; i < st->nrcpts; i++) {
-		if (domains[i] == NULL)
-			continue;
-		deliver_domain(dv, st, domains[i], domains, msgfd);
-		for (size_t k = st->nrcpts; k-- > i;)	/* that domain is done */
-			if (domains[k] != NULL && k != i &&
-			    strcmp(domains[k], domains[i]) == 0) {
-				free(domains[k]);
-				domains[k] = NULL;
-			}
-		free(domains[i]);
-		domains[i] = NULL;
-	}
-	free(domains);
-}
-
-static time_t
-next_attempt(const struct deliver *dv, const struct msg_state *st)
-{
-	time_t wait = RETRY_FIRST, last = st->arrival +
-	    (time_t)dv->cfg.queuelifetime;
-
-	for (unsigned i = 1; i < st->attempts && wait < RETRY_MAX; i++)
-		wait *= 2;
-	if (wait > RETRY_MAX)
-		wait = RETRY_MAX;
-	return time(NULL) + wait < last ? time(NULL) + wait : last;
-}
-
-static void
-finish(struct deliver *dv, struct msg_state *st)
-{
-	unlinkat(dv->q.todofd, st->id, 0);
-	unlinkat(dv->statefd, st->id, 0);
-	unlinkat(dv->q.messfd, st->id, 0);
-	fsync(dv->statefd);
-	log_msg(LOG_INFO, "id=%s removed", st->id);
-}
-
-/* A child's whole job: one message, one attempt. */
-static int
-process_message(struct deliver *dv, const char *id)
-{
-	struct msg_state st;
-	int msgfd;
-
-	if (state_read(dv->statefd, id, &st) < 0) {
-		log_msg(LOG_ERR, "id=%s unreadable state: %s", id,
-		    strerror(errno));
-		return 1;
-	}
-	msgfd = openat(dv->q.messfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (msgfd < 0) {
-		log_msg(LOG_ERR, "id=%s message file missing; state removed", id);
-		unlinkat(dv->statefd, id, 0);
-		state_free(&st);
-		return 1;
-	}
-	st.attempts++;
-	deliver_pending(dv, &st, msgfd);
-	st.next = next_attempt(dv, &st);
-	/* Outcomes are saved before the bounce, the bounce before "reported". */
-	if (state_write(dv->q.tmpfd, dv->statefd, &st) < 0 ||
-	    (state_count(&st, RS_FAILED) > 0 &&
-	    (bounce_failed(&dv->cfg, &dv->q, &st, msgfd) < 0 ||
-	    state_write(dv->q.tmpfd, dv->statefd, &st) < 0)))
-		log_msg(LOG_ERR, "id=%s cannot save state or queue the bounce; "
-		    "will retry: %s", id, strerror(errno));
-	else if (state_count(&st, RS_PENDING) == 0)
-		finish(dv, &st);
-	close(msgfd);
-	state_free(&st);
-	return 0;
-}
-
-/* ---- the pass ---- */
-
-static void
-reap(struct deliver *dv, int block)
-{
-	while (dv->running > 0 && waitpid(-1, NULL, block ? 0 : WNOHANG) > 0)
-		dv->running--;
-}
-
-static int
-due(struct deliver *dv, const char *id)
-{
-	struct msg_state st;
-	int r;
-
-	if (dv->force)
-		return 1;
-	if (state_read(dv->statefd, id, &st) < 0)
-		return 1;	/* let the child report it */
-	r = st.next <= time(NULL);
-	if (!r && (dv->earliest == 0 || st.next < dv->earliest))
-		dv->earliest = st.next;
-	state_free(&st);
-	return r;
-}
-
-static void
-start_child(struct deliver *dv, const char *id)
-{
-	pid_t pid, parent = getpid();
-
-	while (dv->running >= dv->cfg.concurrency)
-		reap(dv, 1);
-	pid = fork();
-	if (pid == 0) {
-		/* A child outliving a killed parent would hold the queue lock
-		 * and race the next deliver; dying with it is a crash, which
-		 * the state files are made to survive. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-			_exit(1);
-		_exit(process_message(dv, id));
-	}
-	if (pid > 0)
-		dv->running++;
-	else
-		process_message(dv, id);
-}
-
-typedef void (*entry_fn)(struct deliver *dv, const char *name);
-
-static void
-each_entry(struct deliver *dv, int dirfd, entry_fn fn)
-{
-	int fd = dup(dirfd);
-	DIR *d;
-	struct dirent *e;
-
-	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	rewinddir(d);
-	while ((e = readdir(d)) != NULL && !dv->stop)
-		if (e->d_name[0] != '.')
-			fn(dv, e->d_name);
-	closedir(d);
-}
-
-static void
-admit_entry(struct deliver *dv, const char *id)
-{
-	if (faccessat(dv->statefd, id, F_OK, 0) == 0)
-		unlinkat(dv->q.todofd, id, 0);	/* admitted before a crash */
-	else
-		admit(dv, id);
-}
-
-static void
-run_entry(struct deliver *dv, const char *id)
-{
-	if (due(dv, id))
-		start_child(dv, id);
-}
+/* ---- garbage ---- */
 
 /* mess/ files with neither envelope nor state, and stale tmp/ files. */
 static void
@@ -475,52 +216,228 @@ collect_garbage_in(struct deliver *dv, int dirfd, int check_refs)
 	closedir(d);
 }
 
+/* ---- what is due ---- */
+
 static void
-pass(struct deliver *dv)
+add_waiting(struct deliver *dv, const char *id, enum child_class cls)
 {
-	each_entry(dv, dv->q.todofd, admit_entry);
-	each_entry(dv, dv->statefd, run_entry);
-	reap(dv, 1);
-	/* Bounces queued by this pass are new todo/ entries: admit them now
-	 * so that their first attempt is not a whole retry period away. */
-	each_entry(dv, dv->q.todofd, admit_entry);
-	collect_garbage_in(dv, dv->q.messfd, 1);
-	collect_garbage_in(dv, dv->q.tmpfd, 0);
+	if (dv->nwaiting == dv->capwaiting) {
+		size_t cap = dv->capwaiting ? dv->capwaiting * 2 : 64;
+		struct due_msg *w = reallocarray(dv->waiting, cap, sizeof *w);
+		if (w == NULL)
+			return;		/* found again at the next scan */
+		dv->waiting = w;
+		dv->capwaiting = cap;
+	}
+	str_copy(dv->waiting[dv->nwaiting].id, id, QUEUE_ID_MAX);
+	dv->waiting[dv->nwaiting++].cls = cls;
+}
+
+static int
+is_waiting(const struct deliver *dv, const char *id)
+{
+	for (size_t i = 0; i < dv->nwaiting; i++)
+		if (strcmp(dv->waiting[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+typedef void (*entry_fn)(struct deliver *dv, const char *name);
+
+static void
+each_entry(struct deliver *dv, int dirfd, entry_fn fn)
+{
+	int fd = dup(dirfd);
+	DIR *d;
+	struct dirent *e;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((e = readdir(d)) != NULL && !dv->stop)
+		if (e->d_name[0] != '.')
+			fn(dv, e->d_name);
+	closedir(d);
+}
+
+/* New mail is due at once. */
+static void
+admit_entry(struct deliver *dv, const char *id)
+{
+	enum child_class cls;
+
+	if (faccessat(dv->statefd, id, F_OK, 0) == 0)
+		unlinkat(dv->q.todofd, id, 0);	/* admitted before a crash */
+	else if (admit(dv, id, &cls) == 1)
+		add_waiting(dv, id, cls);
+}
+
+/* A deferred message is due when its "next" has come, or under -f. */
+static void
+scan_entry(struct deliver *dv, const char *id)
+{
+	struct msg_state st;
+	enum child_class cls = CHILD_REMOTE;
+
+	if (children_busy_with(&dv->ch, id) || is_waiting(dv, id))
+		return;
+	if (state_read(dv->statefd, id, &st) == 0) {
+		if (!dv->force && st.next > time(NULL)) {
+			if (dv->earliest == 0 || st.next < dv->earliest)
+				dv->earliest = st.next;
+			state_free(&st);
+			return;
+		}
+		if (!attempt_is_remote(&dv->cfg, &st))
+			cls = CHILD_LOCAL;
+		state_free(&st);
+	}	/* unreadable: a child reports it */
+	add_waiting(dv, id, cls);
+}
+
+static void
+scan_state(struct deliver *dv)
+{
+	dv->earliest = 0;
+	dv->last_scan = time(NULL);
+	each_entry(dv, dv->statefd, scan_entry);
+}
+
+/* ---- children ---- */
+
+static int
+run_attempt(void *ctx, const char *id, time_t deadline)
+{
+	struct deliver *dv = ctx;
+
+	return attempt_message(&dv->ctx, id, deadline);
+}
+
+/* Starts every waiting message whose class has room, in order. */
+static void
+start_waiting(struct deliver *dv)
+{
+	size_t kept = 0;
+	time_t now = time(NULL), grace = dv->cfg.messagetimeout / 10 + 5;
+
+	for (size_t i = 0; i < dv->nwaiting; i++) {
+		struct due_msg *m = &dv->waiting[i];
+		if (dv->stop || children_start(&dv->ch, m->cls, m->id,
+		    now + (time_t)dv->cfg.messagetimeout, grace, run_attempt,
+		    dv) < 0)
+			dv->waiting[kept++] = *m;
+	}
+	dv->nwaiting = kept;
+}
+
+/* A child that did not end in order is logged; its attempt recorded. */
+static void
+note_ended(void *ctx, const struct child *c, int status)
+{
+	struct deliver *dv = ctx;
+	char what[128];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (dv->stop && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) {
+		/* stopped with us: tried again at the next start, not counted */
+		log_msg(LOG_INFO, "id=%s delivery attempt stopped by shutdown",
+		    c->id);
+		return;
+	}
+	if (c->killed_at != 0)
+		snprintf(what, sizeof what, "delivery attempt killed after %lld "
+		    "seconds (messagetimeout %u)",
+		    (long long)(c->killed_at - c->started),
+		    dv->cfg.messagetimeout);
+	else if (WIFSIGNALED(status))
+		snprintf(what, sizeof what, "delivery process killed by signal "
+		    "%d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(what, sizeof what, "delivery process exited with "
+		    "status %d", WEXITSTATUS(status));
+	log_msg(LOG_ERR, "id=%s %s", c->id, what);
+	if (WIFSIGNALED(status))
+		attempt_lost(&dv->ctx, c->id, what);
+}
+
+/* ---- the loop ---- */
+
+/* Waits for a child to end, a signal, the trigger or timeout_ms. */
+static int
+wait_event(struct deliver *dv, int timeout_ms)
+{
+	struct pollfd p[2] = {
+		{ .fd = dv->wake[0], .events = POLLIN },
+		{ .fd = dv->fifo, .events = POLLIN },
+	};
+	char drain[256];
+	int triggered = 0;
+
+	if (poll(p, dv->fifo >= 0 ? 2 : 1, timeout_ms) > 0) {
+		while (read(dv->wake[0], drain, sizeof drain) > 0)
+			continue;
+		if (dv->fifo >= 0 && (p[1].revents & POLLIN)) {
+			while (read(dv->fifo, drain, sizeof drain) > 0)
+				continue;
+			triggered = 1;
+		}
+	}
+	children_reap(&dv->ch, note_ended, dv);
+	children_kill_overdue(&dv->ch);
+	return triggered;
+}
+
+/* Milliseconds until something is due: a deferred message, a kill. */
+static int
+ms_to_next(const struct deliver *dv, int daemon)
+{
+	time_t now = time(NULL);
+	long long ms = daemon ? SCAN_INTERVAL * 1000 : 60000;
+
+	if (daemon && dv->earliest != 0)
+		ms = dv->earliest > now ? (dv->earliest - now) * 1000LL : 0;
+	if (daemon && dv->last_scan + SCAN_INTERVAL - now < ms / 1000)
+		ms = (dv->last_scan + SCAN_INTERVAL - now) * 1000LL;
+	if (ms < 0)
+		ms = 0;
+	return children_ms_to_deadline(&dv->ch, (int)ms);
 }
 
 /*
- * Seconds until the soonest deferred message is due, at most max.  A
- * message deferred during the pass itself is not in dv->earliest, so the
- * wait is never longer than max: a retry is late by at most that much.
+ * One run: admission, then every due message.  Without -d it ends when
+ * everything due at its start (and all mail admitted meanwhile, bounces
+ * included) has been tried; with -d it goes on until SIGTERM, reading
+ * state/ again when the trigger fires, a deferred message falls due, or
+ * SCAN_INTERVAL passes.
  */
-static int
-seconds_to_next(const struct deliver *dv, int max)
-{
-	time_t now = time(NULL);
-
-	if (dv->earliest == 0 || dv->earliest - now >= max)
-		return max;
-	return dv->earliest > now ? (int)(dv->earliest - now) : 0;
-}
-
 static void
-daemon_loop(struct deliver *dv)
+run(struct deliver *dv, int daemon)
 {
-	int fifo = openat(dv->q.dirfd, "trigger", O_RDWR | O_NONBLOCK |
-	    O_CLOEXEC);
-	char drain[256];
-
+	each_entry(dv, dv->q.todofd, admit_entry);
+	scan_state(dv);
 	while (!dv->stop) {
-		struct pollfd p = { .fd = fifo, .events = POLLIN };
-		dv->earliest = 0;
-		pass(dv);
-		if (poll(&p, fifo >= 0 ? 1 : 0,
-		    seconds_to_next(dv, 60) * 1000) > 0)
-			while (read(fifo, drain, sizeof drain) > 0)
-				continue;
+		start_waiting(dv);
+		if (!daemon && dv->nwaiting == 0 && children_count(&dv->ch) == 0)
+			break;
+		if (wait_event(dv, ms_to_next(dv, daemon)) ||
+		    (daemon && (time(NULL) - dv->last_scan >= SCAN_INTERVAL ||
+		    (dv->earliest != 0 && dv->earliest <= time(NULL))))) {
+			each_entry(dv, dv->q.todofd, admit_entry);
+			scan_state(dv);
+		} else {
+			each_entry(dv, dv->q.todofd, admit_entry);
+		}
 	}
-	if (fifo >= 0)
-		close(fifo);
+	if (dv->stop)
+		children_stop_all(&dv->ch);
+	while (children_count(&dv->ch) > 0)
+		wait_event(dv, children_ms_to_deadline(&dv->ch, 1000));
+	collect_garbage_in(dv, dv->q.messfd, 1);
+	collect_garbage_in(dv, dv->q.tmpfd, 0);
 }
 
 static int
@@ -532,6 +449,31 @@ lock_queue(struct deliver *dv)
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return -1;
 	return fd;	/* held until exit */
+}
+
+/* The children's table, the wake-up pipe and its signals, the FIFO. */
+static int
+start_parent(struct deliver *dv, int daemon)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	dv->ctx.cfg = &dv->cfg;
+	dv->ctx.q = &dv->q;
+	dv->ctx.statefd = dv->statefd;
+	dv->fifo = -1;
+	if (children_init(&dv->ch, dv->cfg.concurrency) < 0 ||
+	    pipe2(dv->wake, O_NONBLOCK | O_CLOEXEC) < 0)
+		return -1;
+	if (daemon)
+		dv->fifo = openat(dv->q.dirfd, "trigger", O_RDWR | O_NONBLOCK |
+		    O_CLOEXEC | O_NOFOLLOW);
+	the_deliver = dv;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return 0;
 }
 
 int
@@ -587,14 +529,13 @@ main(int argc, char **argv)
 		    strerror(errno) : "another deliver is running");
 		return 1;
 	}
-	the_deliver = &dv;
-	signal(SIGTERM, on_term);
-	signal(SIGINT, on_term);
-	if (daemon)
-		daemon_loop(&dv);
-	else
-		pass(&dv);
-	reap(&dv, 1);
+	if (start_parent(&dv, daemon) < 0) {
+		fprintf(stderr, "deliver: %s\n", strerror(errno));
+		return 1;
+	}
+	run(&dv, daemon);
+	children_free(&dv.ch);
+	free(dv.waiting);
 	config_free(&dv.cfg);
 	return 0;
 }

@@ -4,13 +4,20 @@
  * "*" smarthost), else from MX records, else from the domain itself;
  * each address of each host is tried in turn until one takes the
  * transaction.  EHLO, falling back to HELO; SIZE, 8BITMIME, SMTPUTF8 and
- * PIPELINING when offered; dot-stuffing and CRLF on the wire; a timeout
- * on every step.
+ * PIPELINING when offered; dot-stuffing and CRLF on the wire.
+ *
+ * Every remote server is hostile: it may answer slowly, a line at a time,
+ * forever.  So each exchange has a deadline that its lines do not
+ * re-arm (connecttimeout for the connect, timeout for each reply, and
+ * the body at least 1 KiB a second), a reply has at most REPLY_LINES_MAX
+ * lines and REPLY_OCTETS_MAX octets, at most maxmxaddresses addresses
+ * are tried, and nothing goes past the end of the whole attempt.
  */
 #include "remote.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -18,11 +25,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dns.h"
 #include "tables.h"
 #include "util.h"
+
+#define REPLY_LINES_MAX 100
+#define REPLY_OCTETS_MAX 65536
+#define BODY_MIN_RATE 1024	/* octets a second the body may not fall below */
 
 struct reply {
 	int code;
@@ -32,8 +44,10 @@ struct reply {
 
 struct conn {
 	int fd;
-	int timeout_ms;
 	int broken;
+	long long deadline;	/* of the current exchange, monotonic ms */
+	long long end;		/* of the whole attempt, monotonic ms */
+	const char *why;	/* why the connection broke */
 	char in[4096];
 	size_t inlen, inpos;
 	char out[65536];
@@ -43,6 +57,10 @@ struct conn {
 
 struct job {
 	const struct config *c;
+	long long end;		/* of the whole attempt, monotonic ms */
+	unsigned addresses;	/* tried so far, at most maxmxaddresses */
+	int pipelining;
+	unsigned accepted;
 	int msgfd;
 	const char *sender;
 	struct remote_rcpt *r;
@@ -53,20 +71,51 @@ struct job {
 	char lasterr[STATE_REASON_MAX + 1];
 };
 
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next exchange may take seconds, never past the attempt's end. */
+static void
+expect_within(struct conn *k, unsigned long long seconds)
+{
+	long long limit = now_ms() + (long long)seconds * 1000;
+
+	k->deadline = limit < k->end ? limit : k->end;
+}
+
+/* 1 ready, 0 the deadline passed, -1 error. */
 static int
-wait_fd(int fd, short events, int timeout_ms)
+wait_fd(int fd, short events, long long deadline)
 {
 	struct pollfd p = { .fd = fd, .events = events };
+	long long left;
 	int r;
 
-	do
-		r = poll(&p, 1, timeout_ms);
-	while (r < 0 && errno == EINTR);
+	do {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
+	} while (r < 0 && errno == EINTR);
 	return r;
 }
 
+static void
+conn_break(struct conn *k, const char *why)
+{
+	if (!k->broken)
+		k->why = why;
+	k->broken = 1;
+}
+
 static int
-conn_open(struct conn *k, const struct addrinfo *ai, int timeout_ms)
+conn_open(struct conn *k, const struct addrinfo *ai)
 {
 	int err = 0;
 	socklen_t len = sizeof err;
@@ -78,7 +127,7 @@ conn_open(struct conn *k, const struct addrinfo *ai, int timeout_ms)
 	if (connect(k->fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
 	    errno != EINPROGRESS)
 		goto fail;
-	if (wait_fd(k->fd, POLLOUT, timeout_ms) <= 0) {
+	if (wait_fd(k->fd, POLLOUT, k->deadline) <= 0) {
 		errno = ETIMEDOUT;
 		goto fail;
 	}
@@ -102,8 +151,8 @@ conn_flush(struct conn *k)
 
 	while (off < k->outlen && !k->broken) {
 		ssize_t w;
-		if (wait_fd(k->fd, POLLOUT, k->timeout_ms) <= 0) {
-			k->broken = 1;
+		if (wait_fd(k->fd, POLLOUT, k->deadline) <= 0) {
+			conn_break(k, "timed out");
 			break;
 		}
 		w = send(k->fd, k->out + off, k->outlen - off,
@@ -111,7 +160,7 @@ conn_flush(struct conn *k)
 		if (w < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (w <= 0) {
-			k->broken = 1;
+			conn_break(k, "lost connection");
 			break;
 		}
 		off += (size_t)w;
@@ -147,24 +196,37 @@ conn_cmd(struct conn *k, const char *fmt, ...)
 	conn_put(k, "\r\n", 2);
 }
 
-/* One line, without its line end; longer lines are cut, not buffered. */
+/*
+ * One line, without its line end; longer lines are cut, not buffered.
+ * *budget is what the reply may still take, line ends included.
+ */
 static int
-conn_line(struct conn *k, char *line, size_t size)
+conn_line(struct conn *k, char *line, size_t size, size_t *budget)
 {
 	size_t len = 0;
 
 	for (;;) {
 		if (k->inpos == k->inlen) {
 			ssize_t r;
-			if (k->broken ||
-			    wait_fd(k->fd, POLLIN, k->timeout_ms) <= 0)
+			if (k->broken)
 				return -1;
+			if (wait_fd(k->fd, POLLIN, k->deadline) <= 0) {
+				conn_break(k, "timed out");
+				return -1;
+			}
 			r = read_retry(k->fd, k->in, sizeof k->in);
-			if (r <= 0)
+			if (r <= 0) {
+				conn_break(k, "lost connection");
 				return -1;
+			}
 			k->inlen = (size_t)r;
 			k->inpos = 0;
 		}
+		if (*budget == 0) {
+			conn_break(k, "reply too long");
+			return -1;
+		}
+		(*budget)--;
 		char ch = k->in[k->inpos++];
 		if (ch == '\n')
 			break;
@@ -176,25 +238,29 @@ conn_line(struct conn *k, char *line, size_t size)
 }
 
 static int
+bad_reply(struct conn *k, struct reply *r, const char *why)
+{
+	conn_break(k, why);
+	r->code = -1;
+	str_copy(r->text, k->why, sizeof r->text);
+	return -1;
+}
+
+/* One whole reply, within the deadline of the exchange it answers. */
+static int
 read_reply(struct conn *k, struct reply *r)
 {
 	char line[1024];
-	size_t all = 0;
+	size_t all = 0, budget = REPLY_OCTETS_MAX;
 
 	r->all[0] = '\0';
-	for (;;) {
-		if (conn_line(k, line, sizeof line) < 0) {
-			k->broken = 1;
-			r->code = -1;
-			str_copy(r->text, "lost connection", sizeof r->text);
-			return -1;
-		}
-		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5') {
-			k->broken = 1;
-			r->code = -1;
-			str_copy(r->text, "malformed reply", sizeof r->text);
-			return -1;
-		}
+	for (unsigned n = 0;; n++) {
+		if (n == REPLY_LINES_MAX)
+			return bad_reply(k, r, "reply of too many lines");
+		if (conn_line(k, line, sizeof line, &budget) < 0)
+			return bad_reply(k, r, "lost connection");
+		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5')
+			return bad_reply(k, r, "malformed reply");
 		all += (size_t)snprintf(r->all + all, sizeof r->all - all,
 		    "%s\n", line + (strlen(line) > 4 ? 4 : 3));
 		if (all >= sizeof r->all)
@@ -206,6 +272,15 @@ read_reply(struct conn *k, struct reply *r)
 			return 0;
 		}
 	}
+}
+
+/* The reply to what was just sent, within timeout. */
+static int
+await_reply(struct conn *k, const struct job *j, struct reply *r)
+{
+	expect_within(k, j->c->timeout);
+	conn_flush(k);
+	return read_reply(k, r);
 }
 
 static int
@@ -298,33 +373,6 @@ scan_message(struct job *j)
 	}
 }
 
-static int
-greet(struct conn *k, struct job *j, struct reply *ehlo)
-{
-	struct reply r;
-
-	if (read_reply(k, &r) < 0 || r.code != 220) {
-		snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s greeting: %s",
-		    k->name, r.text);
-		return -1;
-	}
-	conn_cmd(k, "EHLO %s", j->c->hostname);
-	conn_flush(k);
-	if (read_reply(k, ehlo) == 0 && ehlo->code == 250)
-		return 0;
-	if (k->broken)
-		goto lost;
-	ehlo->all[0] = '\0';
-	conn_cmd(k, "HELO %s", j->c->hostname);
-	conn_flush(k);
-	if (read_reply(k, &r) == 0 && r.code == 250)
-		return 0;
-lost:
-	snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s refused HELO: %s",
-	    k->name, r.text);
-	return -1;
-}
-
 static void
 all_pending(struct job *j, enum delivery_result res, const struct conn *k,
     const struct reply *r, const char *stage)
@@ -334,6 +382,155 @@ all_pending(struct job *j, enum delivery_result res, const struct conn *k,
 			set_result(&j->r[i], res, k, r, stage);
 }
 
+/* A refusal of the whole transaction: broken means try again later. */
+static int
+refused(struct job *j, const struct conn *k, const struct reply *r,
+    const char *stage)
+{
+	all_pending(j, k->broken ? DELIVERY_DEFER : class_of(r->code), k, r,
+	    stage);
+	return -1;
+}
+
+/* The greeting, then EHLO, falling back to HELO.  -1: try another host. */
+static int
+greet(struct conn *k, struct job *j, struct reply *ehlo)
+{
+	struct reply r;
+
+	if (await_reply(k, j, &r) < 0 || r.code != 220) {
+		snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s greeting: %s",
+		    k->name, r.text);
+		return -1;
+	}
+	conn_cmd(k, "EHLO %s", j->c->hostname);
+	if (await_reply(k, j, ehlo) == 0 && ehlo->code == 250)
+		return 0;
+	r = *ehlo;
+	if (k->broken)
+		goto lost;
+	ehlo->all[0] = '\0';
+	conn_cmd(k, "HELO %s", j->c->hostname);
+	if (await_reply(k, j, &r) == 0 && r.code == 250)
+		return 0;
+lost:
+	snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s refused HELO: %s",
+	    k->name, r.text);
+	return -1;
+}
+
+/* UTF-8 addresses need a server that says SMTPUTF8 (RFC 6531). */
+static int
+check_utf8(struct conn *k, struct job *j, const struct reply *ehlo)
+{
+	if (!j->needs_utf8 || has_keyword(ehlo, "SMTPUTF8"))
+		return 0;
+	for (size_t i = 0; i < j->n; i++) {
+		j->r[i].result = DELIVERY_FAIL;
+		snprintf(j->r[i].reason, sizeof j->r[i].reason,
+		    "5.6.7 %s does not support SMTPUTF8", k->name);
+	}
+	return -1;
+}
+
+static void
+send_mail_from(struct conn *k, struct job *j, const struct reply *ehlo)
+{
+	const char *from = strcmp(j->sender, "#@[]") == 0 ? "" : j->sender;
+	char sizeparam[32] = "";
+
+	if (has_keyword(ehlo, "SIZE"))
+		snprintf(sizeparam, sizeof sizeparam, " SIZE=%llu", j->size);
+	conn_cmd(k, "MAIL FROM:<%s>%s%s%s", from, sizeparam,
+	    j->eightbit && has_keyword(ehlo, "8BITMIME") ? " BODY=8BITMIME" :
+	    "", j->needs_utf8 ? " SMTPUTF8" : "");
+}
+
+static int
+mail_reply(struct conn *k, struct job *j)
+{
+	struct reply r;
+
+	if (await_reply(k, j, &r) < 0 || r.code / 100 != 2)
+		return refused(j, k, &r, "MAIL FROM");
+	return 0;
+}
+
+static int
+rcpt_reply(struct conn *k, struct job *j, size_t i)
+{
+	struct reply r;
+
+	if (await_reply(k, j, &r) < 0) {
+		all_pending(j, DELIVERY_DEFER, k, &r, "RCPT TO");
+		return -1;
+	}
+	if (r.code / 100 == 2)
+		j->accepted++;
+	else
+		set_result(&j->r[i], class_of(r.code), k, &r, "RCPT TO");
+	return 0;
+}
+
+static int
+data_reply(struct conn *k, struct job *j)
+{
+	struct reply r;
+
+	if (await_reply(k, j, &r) < 0 || r.code != 354)
+		return refused(j, k, &r, "DATA");
+	return 0;
+}
+
+/*
+ * MAIL, every RCPT and DATA.  With PIPELINING they go in one burst and
+ * the replies are read after it; without, each waits for the reply to
+ * the one before.  -1 when the transaction went no further.
+ */
+static int
+envelope(struct conn *k, struct job *j, const struct reply *ehlo)
+{
+	struct reply r;
+
+	send_mail_from(k, j, ehlo);
+	if (!j->pipelining && mail_reply(k, j) < 0)
+		return -1;
+	for (size_t i = 0; i < j->n; i++) {
+		conn_cmd(k, "RCPT TO:<%s>", j->r[i].addr);
+		if (!j->pipelining && rcpt_reply(k, j, i) < 0)
+			return -1;
+	}
+	if (!j->pipelining && j->accepted == 0)
+		return -1;
+	conn_cmd(k, "DATA");
+	if (!j->pipelining)
+		return data_reply(k, j);
+	if (mail_reply(k, j) < 0)
+		return -1;
+	for (size_t i = 0; i < j->n; i++)
+		if (rcpt_reply(k, j, i) < 0)
+			return -1;
+	if (j->accepted == 0) {
+		(void)await_reply(k, j, &r);	/* DATA's refusal */
+		return -1;
+	}
+	return data_reply(k, j);
+}
+
+/* The message, within timeout plus its size at BODY_MIN_RATE. */
+static void
+body(struct conn *k, struct job *j)
+{
+	struct reply r;
+
+	expect_within(k, j->c->timeout + j->size / BODY_MIN_RATE);
+	if (send_body(k, j->msgfd) < 0 || await_reply(k, j, &r) < 0) {
+		all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
+		return;
+	}
+	all_pending(j, class_of(r.code), k, &r, "end of data");
+}
+
 /*
  * One transaction on an open connection.  Returns -1 when this host did
  * not get as far as answering for the recipients (try the next one).
@@ -341,102 +538,63 @@ all_pending(struct job *j, enum delivery_result res, const struct conn *k,
 static int
 transaction(struct conn *k, struct job *j)
 {
-	struct reply ehlo, r;
-	int pipelining, accepted = 0;
-	char sizeparam[32] = "";
-	const char *mailfrom = strcmp(j->sender, "#@[]") == 0 ? "" : j->sender;
+	struct reply ehlo;
 
 	if (greet(k, j, &ehlo) < 0)
 		return -1;
-	pipelining = has_keyword(&ehlo, "PIPELINING");
-	if (j->needs_utf8 && !has_keyword(&ehlo, "SMTPUTF8")) {
-		for (size_t i = 0; i < j->n; i++) {
-			j->r[i].result = DELIVERY_FAIL;
-			snprintf(j->r[i].reason, sizeof j->r[i].reason,
-			    "5.6.7 %s does not support SMTPUTF8", k->name);
-		}
+	if (check_utf8(k, j, &ehlo) < 0)
 		return 0;
-	}
-	if (has_keyword(&ehlo, "SIZE"))
-		snprintf(sizeparam, sizeof sizeparam, " SIZE=%llu", j->size);
-	conn_cmd(k, "MAIL FROM:<%s>%s%s%s", mailfrom, sizeparam,
-	    j->eightbit && has_keyword(&ehlo, "8BITMIME") ? " BODY=8BITMIME" :
-	    "", j->needs_utf8 ? " SMTPUTF8" : "");
-	if (!pipelining) {
-		conn_flush(k);
-		if (read_reply(k, &r) < 0 || r.code / 100 != 2) {
-			all_pending(j, k->broken ? DELIVERY_DEFER :
-			    class_of(r.code), k, &r, "MAIL FROM");
-			return 0;
-		}
-	}
-	for (size_t i = 0; i < j->n; i++) {
-		conn_cmd(k, "RCPT TO:<%s>", j->r[i].addr);
-		if (pipelining)
-			continue;
-		conn_flush(k);
-		if (read_reply(k, &r) < 0) {
-			all_pending(j, DELIVERY_DEFER, k, &r, "RCPT TO");
-			return 0;
-		}
-		if (r.code / 100 == 2)
-			accepted++, j->r[i].result = DELIVERY_DEFER;
-		else
-			set_result(&j->r[i], class_of(r.code), k, &r, "RCPT TO");
-	}
-	if (pipelining) {
-		conn_cmd(k, "DATA");
-		conn_flush(k);
-		if (read_reply(k, &r) < 0 || r.code / 100 != 2) {
-			all_pending(j, k->broken ? DELIVERY_DEFER :
-			    class_of(r.code), k, &r, "MAIL FROM");
-			return 0;
-		}
-		for (size_t i = 0; i < j->n; i++) {
-			if (read_reply(k, &r) < 0) {
-				all_pending(j, DELIVERY_DEFER, k, &r, "RCPT TO");
-				return 0;
-			}
-			if (r.code / 100 == 2)
-				accepted++;
-			else
-				set_result(&j->r[i], class_of(r.code), k, &r,
-				    "RCPT TO");
-		}
-	} else if (accepted > 0) {
-		conn_cmd(k, "DATA");
-		conn_flush(k);
-	}
-	if (accepted == 0) {
-		if (pipelining)
-			(void)read_reply(k, &r);	/* DATA's refusal */
+	j->pipelining = has_keyword(&ehlo, "PIPELINING");
+	j->accepted = 0;
+	if (envelope(k, j, &ehlo) == 0)
+		body(k, j);
+	if (!k->broken) {	/* its reply changes nothing: not waited for */
 		conn_cmd(k, "QUIT");
+		expect_within(k, j->c->timeout);
 		conn_flush(k);
-		return 0;
 	}
-	if (read_reply(k, &r) < 0 || r.code != 354) {
-		all_pending(j, k->broken ? DELIVERY_DEFER : class_of(r.code),
-		    k, &r, "DATA");
-		return 0;
-	}
-	if (send_body(k, j->msgfd) < 0 || read_reply(k, &r) < 0) {
-		all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
-		return 0;
-	}
-	all_pending(j, class_of(r.code), k, &r, "end of data");
-	conn_cmd(k, "QUIT");
-	conn_flush(k);
 	return 0;
 }
 
+static void
+name_conn(struct conn *k, const char *host, const struct addrinfo *ai,
+    unsigned short port)
+{
+	char addr[NI_MAXHOST];
+
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL,
+	    0, NI_NUMERICHOST) != 0)
+		str_copy(addr, "?", sizeof addr);
+	snprintf(k->name, sizeof k->name, "%s[%s]:%u", host, addr, port);
+}
+
+/* May another address be tried?  Not past the limit or the attempt's end. */
+static int
+may_try_another(struct job *j)
+{
+	if (j->addresses >= j->c->maxmxaddresses) {
+		snprintf(j->lasterr + strlen(j->lasterr),
+		    sizeof j->lasterr - strlen(j->lasterr),
+		    "; %u addresses tried", j->addresses);
+		return 0;
+	}
+	if (now_ms() >= j->end) {
+		str_copy(j->lasterr, "4.4.2 delivery attempt ran out of time",
+		    sizeof j->lasterr);
+		return 0;
+	}
+	return 1;
+}
+
+/* 0 done with this domain, -1 try the next host, -2 stop trying. */
 static int
 try_host(struct job *j, const char *host, unsigned short port,
     char *relay, size_t relaysize)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char portstr[8], addr[NI_MAXHOST];
+	char portstr[8];
 	struct conn k;
-	int e;
+	int e = -1;
 
 	snprintf(portstr, sizeof portstr, "%u", port);
 	e = getaddrinfo(host, portstr, &hints, &res);
@@ -445,27 +603,29 @@ try_host(struct job *j, const char *host, unsigned short port,
 		    gai_strerror(e));
 		return -1;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	e = -1;
+	for (ai = res; ai != NULL && e == -1; ai = ai->ai_next) {
+		if (!may_try_another(j)) {
+			e = -2;
+			break;
+		}
+		j->addresses++;
 		memset(&k, 0, sizeof k);
-		k.timeout_ms = (int)j->c->timeout * 1000;
-		getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr,
-		    NULL, 0, NI_NUMERICHOST);
-		snprintf(k.name, sizeof k.name, "%s[%s]:%u", host, addr, port);
-		if (conn_open(&k, ai, k.timeout_ms) < 0) {
+		k.end = j->end;
+		name_conn(&k, host, ai, port);
+		expect_within(&k, j->c->connecttimeout);
+		if (conn_open(&k, ai) < 0) {
 			snprintf(j->lasterr, sizeof j->lasterr,
 			    "4.4.1 connect to %s: %s", k.name, strerror(errno));
 			continue;
 		}
 		e = transaction(&k, j);
 		close(k.fd);
-		if (e == 0) {
+		if (e == 0)
 			str_copy(relay, k.name, relaysize);
-			freeaddrinfo(res);
-			return 0;
-		}
 	}
 	freeaddrinfo(res);
-	return -1;
+	return e;
 }
 
 /* The hosts for domain: a route, the literal, or the MX records. */
@@ -524,11 +684,12 @@ non_ascii(const char *s)
 
 void
 remote_deliver(const struct config *c, const char *domain, int msgfd,
-    const char *sender, struct remote_rcpt *r, size_t n, char *relay,
-    size_t relaysize)
+    const char *sender, struct remote_rcpt *r, size_t n, time_t deadline,
+    char *relay, size_t relaysize)
 {
 	struct job j = { .c = c, .msgfd = msgfd, .sender = sender, .r = r,
 	    .n = n };
+	time_t left = deadline - time(NULL);
 	struct mx_host hosts[MX_MAX];
 	size_t nhosts;
 	int found;
@@ -540,12 +701,17 @@ remote_deliver(const struct config *c, const char *domain, int msgfd,
 		r[i].reason[0] = '\0';
 		j.needs_utf8 |= non_ascii(r[i].addr);
 	}
+	j.end = now_ms() + (left > 0 ? (long long)left * 1000 : 0);
 	scan_message(&j);
 	found = find_hosts(&j, domain, hosts, &nhosts);
-	for (size_t h = 0; found == 0 && h < nhosts; h++)
-		if (try_host(&j, hosts[h].name, hosts[h].port, relay,
-		    relaysize) == 0)
+	for (size_t h = 0; found == 0 && h < nhosts; h++) {
+		int e = try_host(&j, hosts[h].name, hosts[h].port, relay,
+		    relaysize);
+		if (e == 0)
 			return;
+		if (e == -2)
+			break;
+	}
 	for (size_t i = 0; i < n; i++) {
 		r[i].result = found == -2 ? DELIVERY_FAIL : DELIVERY_DEFER;
 		str_copy(r[i].reason, j.lasterr[0] ? j.lasterr :

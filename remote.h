@@ -3,6 +3,7 @@
 #define POSTERN_REMOTE_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include "config.h"
 #include "maildir.h"
@@ -15,7 +16,7 @@ struct remote_rcpt {
 };
 
 void remote_deliver(const struct config *c, const char *domain, int msgfd,
-    const char *sender, struct remote_rcpt *r, size_t n, char *relay,
-    size_t relaysize);
+    const char *sender, struct remote_rcpt *r, size_t n, time_t deadline,
+    char *relay, size_t relaysize);
 
 #endif

@@ -10,12 +10,19 @@ appended to DIR/transcript.  RULEs change replies:
   data=REPLY            the reply after the end of data
   greeting=REPLY        the greeting
   nopipelining          do not advertise PIPELINING
+  drip                  a hostile greeting: "220-" lines, one every 0.2 s,
+                        never a last line
+  flood                 "220-" lines as fast as the client takes them
+  silent                accept, then never say a word
+  longline              a greeting line that never ends
+Each connection is logged in the transcript as "CONNECT".
 The server runs until killed.
 """
 import os
 import socketserver
 import sys
 import threading
+import time
 
 HOST, _, PORT = sys.argv[1].rpartition(":")
 HOST, PORT, DIR = HOST or "127.0.0.1", int(PORT), sys.argv[2]
@@ -50,7 +57,25 @@ class Handler(socketserver.StreamRequestHandler):
         except (ConnectionError, BrokenPipeError):
             pass
 
+    def hostile(self):
+        if "silent" in opts:
+            self.rfile.read()
+        elif "drip" in opts:
+            while True:
+                self.wfile.write(b"220-still here\r\n")
+                time.sleep(0.2)
+        elif "flood" in opts:
+            line = b"220-" + b"x" * 60 + b"\r\n"
+            while True:
+                self.wfile.write(line * 100)
+        elif "longline" in opts:
+            while True:
+                self.wfile.write(b"220 " + b"y" * 4096)
+
     def converse(self):
+        log("CONNECT")
+        if {"silent", "drip", "flood", "longline"} & set(opts):
+            return self.hostile()
         self.send(opts.get("greeting", "220 fake.test ESMTP"))
         sender, rcpts = None, []
         while True:
