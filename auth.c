@@ -3,7 +3,10 @@
  *
  * The passwd file holds "user@domain:HASH" with crypt(3) hashes
  * (yescrypt, sha512-crypt, ...).  An unknown user costs the same hashing
- * as a known one, so the time of a refusal tells nothing.  A
+ * as a known one (the password is checked against another user's hash,
+ * so the method and its cost are those of the file), and a password
+ * too long for crypt(3) is refused as a wrong one after the same work,
+ * so neither the time nor the reply of a refusal tells who exists.  A
  * checkpassword program (djb's interface) gets "user NUL password NUL
  * timestamp NUL" on its descriptor 3 and exits 0 to accept, 1 to
  * refuse; anything else is a temporary failure.  Passwords are wiped
@@ -21,14 +24,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "md5.h"
+#include "route.h"
 #include "tables.h"
 #include "util.h"
 
 #define CHECKPASSWORD_TIMEOUT 10	/* seconds */
 
-/* For unknown users: the same sha512-crypt work, against nothing. */
-static const char dummy_hash[] = "$6$postern.dummy.salt$";
+/* For unknown users when the file has no entry to borrow a hash from. */
+static const char fallback_hash[] = "$6$postern.dummy.salt$";
 
 int
 auth_available(const struct config *c)
@@ -47,35 +52,71 @@ equal_strings(const char *a, const char *b)
 	return diff == 0;
 }
 
-/* A user's entry in passwd or pop3secrets: keyed like address_key(). */
+/*
+ * A user's hash or secret in passwd or pop3secrets.  The entry is
+ * "address TAB credential"; under casesensitive the local part of the
+ * login must be the entry's, exactly.  An entry without the address
+ * comes from an image compiled by an older makedb: usable only when
+ * case does not matter.
+ */
 static const char *
 credential(const struct config *c, enum table_id id, const char *user)
 {
 	char key[300];
+	struct mailpath p;
+	const char *entry, *tab, *rest;
 
 	str_copy(key, user, sizeof key);
 	str_lower(key);
-	return table_get(&c->tables[id], key);
+	entry = table_get(&c->tables[id], key);
+	if (entry == NULL)
+		return NULL;
+	tab = strchr(entry, '\t');
+	if (tab == NULL)
+		return c->casesensitive ? NULL : entry;
+	if (c->casesensitive && (path_parse(user, &p, &rest, 0, 1) !=
+	    PATH_OK || *rest != '\0' || !entry_matches_case(entry, &p, 1)))
+		return NULL;
+	return tab + 1;
+}
+
+/*
+ * The hash an unknown user's password is checked against: some real
+ * entry's, so that its method and cost (yescrypt's, sha512-crypt's
+ * rounds) are the file's own.  Its result is never compared.
+ */
+static const char *
+cost_alike_hash(const struct config *c)
+{
+	const char *any = table_any(&c->tables[TABLE_PASSWD]), *tab;
+
+	if (any != NULL && (tab = strchr(any, '\t')) != NULL)
+		any = tab + 1;
+	return any != NULL && any[0] == '$' ? any : fallback_hash;
 }
 
 static enum auth_result
 check_passwd_file(const struct config *c, const char *user,
     const char *password)
 {
-	const char *hash;
+	const char *hash = credential(c, TABLE_PASSWD, user);
+	int too_long = strlen(password) >= CRYPT_MAX_PASSPHRASE_SIZE;
 	struct crypt_data *cd;
 	const char *out;
 	enum auth_result r;
 
-	hash = credential(c, TABLE_PASSWD, user);
 	cd = calloc(1, sizeof *cd);
 	if (cd == NULL)
 		return AUTH_TEMP;
-	out = crypt_r(password, hash ? hash : dummy_hash, cd);
-	if (out == NULL || out[0] == '*')
-		r = hash ? AUTH_TEMP : AUTH_BAD;
+	/* A password crypt(3) refuses still costs one hashing, then fails. */
+	out = crypt_r(too_long ? "" : password, hash ? hash : cost_alike_hash(c),
+	    cd);
+	if (hash == NULL || too_long)
+		r = AUTH_BAD;
+	else if (out == NULL || out[0] == '*')
+		r = AUTH_TEMP;		/* a hash crypt(3) cannot use */
 	else
-		r = hash != NULL && equal_strings(out, hash) ? AUTH_OK : AUTH_BAD;
+		r = equal_strings(out, hash) ? AUTH_OK : AUTH_BAD;
 	explicit_bzero(cd, sizeof *cd);
 	free(cd);
 	return r;
@@ -184,7 +225,8 @@ auth_check_apop(const struct config *c, const char *user, const char *stamp,
  * RFC 4616 PLAIN, decoded: authzid NUL authcid NUL password.  Points
  * *user and *password into data; *user is "" when the authzid names
  * someone else, since acting as another user is refused.  -1 when the
- * response is malformed.
+ * response is malformed: fewer or more than two NULs (RFC 4616 section
+ * 2 allows none in the password), or an empty authcid.
  */
 int
 auth_plain_split(char *data, size_t len, const char **user, char **password)
@@ -193,6 +235,9 @@ auth_plain_split(char *data, size_t len, const char **user, char **password)
 
 	if (u == NULL || (p = memchr(u + 1, '\0',
 	    len - (size_t)(u + 1 - data))) == NULL)
+		return -1;
+	if (memchr(p + 1, '\0', len - (size_t)(p + 1 - data)) != NULL ||
+	    p == u + 1)
 		return -1;
 	u++;
 	*user = data[0] != '\0' && strcmp(data, u) != 0 ? "" : u;

@@ -256,6 +256,37 @@ db_use_image(struct db *d, unsigned char *image, size_t size)
 	return 0;
 }
 
+/*
+ * The record at off, if it lies wholly inside the image: its key, the
+ * key's length and its value (NUL-terminated).
+ */
+static int
+record_at(const struct db *d, size_t off, const char **key, size_t *klen,
+    const char **value)
+{
+	const unsigned char *img = d->image;
+	size_t avail, vlen;
+
+	if (off == 0 || off > d->size - 8)
+		return -1;
+	avail = d->size - off - 8;
+	*klen = get32(img + off);
+	vlen = get32(img + off + 4);
+	/* klen + vlen + 1 must fit in what follows. */
+	if (*klen > avail || vlen >= avail - *klen ||
+	    img[off + 8 + *klen + vlen] != '\0')
+		return -1;
+	*key = (const char *)img + off + 8;
+	*value = *key + *klen;
+	return 0;
+}
+
+static size_t
+slot_offset(const struct db *d, uint32_t i)
+{
+	return get32(d->image + HEADER_SIZE + (size_t)i * SLOT_SIZE + 4);
+}
+
 /* Returns the value (NUL-terminated) for key, or NULL. */
 const char *
 db_get(const struct db *d, const char *key, size_t keylen)
@@ -269,24 +300,34 @@ db_get(const struct db *d, const char *key, size_t keylen)
 	h = hash_key(key, keylen);
 	i = h & (nslots - 1);
 	for (uint32_t probe = 0; probe < nslots; probe++) {
-		const unsigned char *slot = img + HEADER_SIZE +
-		    (size_t)i * SLOT_SIZE;
-		size_t off = get32(slot + 4), klen, vlen;
+		size_t off = slot_offset(d, i), klen;
+		const char *k, *v;
 
 		if (off == 0)
 			return NULL;
-		if (get32(slot) == h && off <= d->size - 8) {
-			size_t avail = d->size - off - 8;
-			klen = get32(img + off);
-			vlen = get32(img + off + 4);
-			/* klen + vlen + 1 must fit in what follows. */
-			if (klen == keylen && klen <= avail &&
-			    vlen < avail - klen &&
-			    img[off + 8 + klen + vlen] == '\0' &&
-			    memcmp(img + off + 8, key, keylen) == 0)
-				return (const char *)img + off + 8 + klen;
-		}
+		if (get32(img + HEADER_SIZE + (size_t)i * SLOT_SIZE) == h &&
+		    record_at(d, off, &k, &klen, &v) == 0 && klen == keylen &&
+		    memcmp(k, key, keylen) == 0)
+			return v;
 		i = (i + 1) & (nslots - 1);
+	}
+	return NULL;
+}
+
+/* The value of some entry, or NULL when there is none. */
+const char *
+db_any_value(const struct db *d)
+{
+	uint32_t nslots;
+
+	if (d->image == NULL)
+		return NULL;
+	nslots = get32(d->image + 8);
+	for (uint32_t i = 0; i < nslots; i++) {
+		const char *k, *v;
+		size_t klen;
+		if (record_at(d, slot_offset(d, i), &k, &klen, &v) == 0)
+			return v;
 	}
 	return NULL;
 }

@@ -41,6 +41,7 @@ void db_builder_free(struct db_builder *b);
 int db_map(struct db *d, int fd, const struct stat *source);
 int db_use_image(struct db *d, unsigned char *image, size_t size);
 const char *db_get(const struct db *d, const char *key, size_t keylen);
+const char *db_any_value(const struct db *d);
 size_t db_count(const struct db *d);
 int db_write(const struct db *d, int dirfd, const char *name);
 void db_close(struct db *d);

@@ -663,8 +663,11 @@ pop3_init(struct pop3 *p, const struct config *cfg, struct driver *io,
 	p->tls = tls;
 	p->state = POP3_AUTHORIZATION;
 	p->mb.dirfd = p->mb.curfd = p->mb.lockfd = -1;
-	/* APOP needs a timestamp unique to this greeting (RFC 1939 7). */
-	if (cfg->tables[TABLE_POP3SECRETS].present) {
+	/* APOP needs a timestamp unique to this greeting (RFC 1939 7).
+	 * Where TLS is mandatory it is never offered: it would be a login
+	 * before STLS, and after STLS there is no new greeting. */
+	if (cfg->tables[TABLE_POP3SECRETS].present &&
+	    (encrypted || tls != DRIVER_TLS_REQUIRED)) {
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		snprintf(p->stamp, sizeof p->stamp, "<%ld.%lld.%ld@%s>",

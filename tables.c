@@ -232,6 +232,22 @@ parse_route_line(char *line, struct parsed *p)
 	return NULL;
 }
 
+/*
+ * A credential entry: keyed by the address in lower case, its value
+ * "address TAB credential", the address as written so that
+ * casesensitive can compare local parts.
+ */
+static const char *
+address_value(struct parsed *p, const struct mailpath *path,
+    const char *credential)
+{
+	address_key(path, p->key, sizeof p->key);
+	if ((size_t)snprintf(p->value, sizeof p->value, "%s\t%s", path->addr,
+	    credential) >= sizeof p->value)
+		return "too long";
+	return NULL;
+}
+
 /* user@domain:CRYPT-HASH */
 static const char *
 parse_passwd_line(char *line, struct parsed *p)
@@ -248,9 +264,7 @@ parse_passwd_line(char *line, struct parsed *p)
 		return "not an address";
 	if (colon[1] != '$' || strpbrk(colon + 1, " \t:") != NULL)
 		return "not a crypt(3) hash";
-	address_key(&path, p->key, sizeof p->key);
-	str_copy(p->value, colon + 1, sizeof p->value);
-	return NULL;
+	return address_value(p, &path, colon + 1);
 }
 
 /* user@domain:SECRET, the plaintext secret APOP needs (RFC 1939). */
@@ -267,9 +281,7 @@ parse_secret_line(char *line, struct parsed *p)
 	if (path_parse(line, &path, &rest, 0, 1) != PATH_OK ||
 	    path.domain == NULL || *rest != '\0')
 		return "not an address";
-	address_key(&path, p->key, sizeof p->key);
-	str_copy(p->value, colon + 1, sizeof p->value);
-	return NULL;
+	return address_value(p, &path, colon + 1);
 }
 
 typedef const char *(*parse_fn)(char *line, struct parsed *p);
@@ -414,6 +426,13 @@ const char *
 table_get(const struct table *t, const char *key)
 {
 	return db_get(&t->db, key, strlen(key));
+}
+
+/* The value of some entry of t, or NULL when it is empty. */
+const char *
+table_any(const struct table *t)
+{
+	return db_any_value(&t->db);
 }
 
 void

@@ -36,6 +36,7 @@ int table_load(struct table *t, enum table_id id, const char *dir,
 int table_compile(enum table_id id, const char *dir, int *present,
     char *err, size_t errlen);
 const char *table_get(const struct table *t, const char *key);
+const char *table_any(const struct table *t);
 void table_free(struct table *t);
 
 #endif

@@ -30,7 +30,7 @@ teardown() {
 
 # A deliver run that could hang on today's bugs ends here, as a failure.
 bounded_deliver() {
-	timeout 120 "$DELIVER" -C "$CONF" -Q "$QUEUE" "$@" 2>>"$TESTDIR/deliver.log"
+	timeout -k 5 120 "$DELIVER" -C "$CONF" -Q "$QUEUE" "$@" 2>>"$TESTDIR/deliver.log"
 }
 
 # wait_for COMMAND...: until it succeeds, at most 60 s (a bound for a
