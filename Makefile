@@ -32,7 +32,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-pop3.socket postern-pop3@.service postern-pop3s.conf \
 	xinetd.postern inetd.conf tcpserver-run
 
-COMMON = util.o log.o config.o queue.o db.o tables.o access.o route.o dns.o
+COMMON = util.o log.o config.o conffile.o queue.o db.o tables.o address.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o $(COMMON)

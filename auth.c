@@ -24,9 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "access.h"
+#include "address.h"
 #include "md5.h"
-#include "route.h"
 #include "tables.h"
 #include "util.h"
 

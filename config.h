@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "conffile.h"
 #include "tables.h"
 
 #define CONFIG_DEFAULT_DIR "/etc/postern"
@@ -45,18 +46,12 @@ struct config {
 	struct table tables[TABLE_COUNT];
 };
 
-typedef int (*conf_line_fn)(void *ctx, char *line, const char *file,
-    unsigned lineno);
 
 void config_defaults(struct config *c, const char *dir);
 const char *config_conf_dir(void);
 const char *config_queue_dir(void);
 int config_load(struct config *c, const char *dir, unsigned tables,
     char *err, size_t errlen);
-int conf_read_lines(const char *dir, const char *name, conf_line_fn fn,
-    void *ctx, char *err, size_t errlen);
-void conf_warn(const char *file, unsigned lineno, const char *what);
-void config_report_warnings(void);
 void config_free(struct config *c);
 
 #endif

@@ -78,6 +78,8 @@ run_session(struct pop3 *p, struct driver *d)
 				p->tls_started = 0;
 			}
 		}
+		if (p->state == POP3_CLOSED)	/* what follows QUIT is not read */
+			break;
 		if (have > POP3_LINE_MAX + 1) {
 			if (!skipping)
 				pop3_line_too_long(p);
@@ -85,7 +87,7 @@ run_session(struct pop3 *p, struct driver *d)
 			have = 0;
 		}
 		pop3_flush(p);
-		if (p->state == POP3_CLOSED || d->broken)
+		if (d->broken)
 			break;
 		n = driver_read(d, buf + have, sizeof buf - 1 - have);
 		if (n == DRIVER_IDLE || n == DRIVER_EXPIRED) {

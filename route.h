@@ -7,27 +7,8 @@
 
 #include <stddef.h>
 
+#include "address.h"
 #include "config.h"
-
-#define LOCAL_PART_MAX 64
-#define DOMAIN_MAX 255
-#define PATH_MAX_SMTP 256
-
-struct mailpath {
-	char addr[PATH_MAX_SMTP + 1];	/* local@domain; "" for <> */
-	size_t local_len;		/* the local part is addr[0, local_len) */
-	const char *domain;		/* after the '@'; NULL for <> and <postmaster> */
-	int is_null;
-	int is_literal;			/* domain is [address literal] */
-	int has_utf8;
-};
-
-enum path_result {
-	PATH_OK,
-	PATH_SYNTAX,
-	PATH_TOO_LONG,
-	PATH_NEEDS_SMTPUTF8
-};
 
 enum rcpt_class {
 	RCPT_LOCAL,		/* one of our domains, a known user */
@@ -42,15 +23,11 @@ enum local_kind {
 	LOCAL_ALIAS
 };
 
-enum path_result path_parse(const char *s, struct mailpath *p,
-    const char **rest, int allow_null, int smtputf8);
 enum rcpt_class route_classify(const struct config *c,
     const struct mailpath *p, int client_may_relay);
 int route_is_local_domain(const struct config *c, const struct mailpath *p);
 enum local_kind route_local_lookup(const struct config *c,
     const struct mailpath *p, const char **value);
-int domain_syntax_ok(const char *d, size_t n);
-void address_key(const struct mailpath *p, char *out, size_t outsize);
 
 
 

@@ -675,10 +675,16 @@ cmd_expn(struct session *s, char *arg, size_t octets)
 static void
 cmd_help(struct session *s, char *arg, size_t octets)
 {
+	char line[80];
+
 	(void)arg;
 	(void)octets;
+	/* Only what this session offers, as the EHLO reply does. */
+	snprintf(line, sizeof line, "214-2.0.0 NOOP QUIT VRFY EXPN HELP%s%s",
+	    auth_offered(s) ? " AUTH" : "",
+	    s->tls_available && !s->encrypted ? " STARTTLS" : "");
 	out_line(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET");
-	out_line(s, "214-2.0.0 NOOP QUIT VRFY EXPN HELP AUTH STARTTLS");
+	out_line(s, line);
 	reply(s, "214 2.0.0 End of HELP information");
 }
 

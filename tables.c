@@ -21,10 +21,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "access.h"
-#include "config.h"
+#include "address.h"
+#include "conffile.h"
 #include "dns.h"
-#include "route.h"
 #include "util.h"
 
 #define KEY_MAX 1100

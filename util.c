@@ -78,6 +78,20 @@ str_copy(char *dst, const char *src, size_t dstsize)
 	return n;
 }
 
+/* Strips leading and trailing white space in place. */
+char *
+str_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
 void
 str_lower(char *s)
 {

@@ -28,6 +28,7 @@ void buf_free(struct buf *b);
 
 size_t str_copy(char *dst, const char *src, size_t dstsize);
 void str_lower(char *s);
+char *str_trim(char *s);
 int str_casecmp_n(const char *a, const char *b, size_t n);
 int parse_ulong(const char *s, unsigned long long max, unsigned long long *out);
 

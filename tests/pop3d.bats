@@ -341,6 +341,13 @@ SH
 	[ "${lines[6]}" = "+OK Bye" ]
 }
 
+@test "input pipelined after QUIT is never answered, however long" {
+	run sh -c "{ printf 'QUIT\r\n'; for i in \$(seq 200); do printf 'NOOP\r\n'; done; } | '$POP3D' -C '$CONF' 2>/dev/null | tr -d '\r'"
+	echo "$output"
+	[ "${#lines[@]}" -eq 2 ]
+	[ "${lines[1]}" = "+OK Bye" ]
+}
+
 @test "a client that stops reading in the middle of a RETR is cut off; nothing deleted" {
 	conf pop3timeout 1
 	python3 -c 'import sys; sys.stdout.write("Subject: big\n\n" + ("y" * 76 + "\n") * 100000)' >"$MAILDIR/new/1700000000.M1P1Q1.h"

@@ -64,6 +64,19 @@ teardown() { teardown_postern; }
 	[ "${lines[7]}" = "502 5.5.1 Error: EXPN not available" ]
 }
 
+@test "HELP lists AUTH and STARTTLS only where this session offers them" {
+	run smtp_pipe 'HELP
+'
+	[ "${lines[2]}" = "214-2.0.0 NOOP QUIT VRFY EXPN HELP" ]
+	printf 'u@example.org:%s\n' "$(openssl passwd -6 -salt pstrn pw)" >"$CONF/passwd"
+	conf authplaintext yes
+	run smtp_pipe 'HELP
+'
+	[ "${lines[2]}" = "214-2.0.0 NOOP QUIT VRFY EXPN HELP AUTH" ]
+	run env SSLCTLFD=6 SSLREADFD=7 SSLWRITEFD=7 sh -c "printf 'HELP\n' | '$SMTPD' -C '$CONF' -Q '$QUEUE' 6</dev/null 7>/dev/null 2>/dev/null | tr -d '\r'"
+	[ "${lines[2]}" = "214-2.0.0 NOOP QUIT VRFY EXPN HELP AUTH STARTTLS" ]
+}
+
 @test "MAIL without FROM: is 501 5.5.2, an unparsable path 501 5.1.7" {
 	run smtp_pipe 'EHLO c\nMAIL <a@b.test>\nMAIL FROM:<a@@b>\nMAIL FROM:<a@b.test\nMAIL FROM:<user@remote.test@example.org>\n'
 	[ "${lines[8]}" = "501 5.5.2 Syntax: MAIL FROM:<address>" ]
