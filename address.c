@@ -97,6 +97,56 @@ scan_local_part(const char *s, int *utf8)
 	return (size_t)(p - s);
 }
 
+/* A Dot-string (RFC 5321 4.1.2): atoms of atext or UTF-8, single dots. */
+static int
+is_dot_string(const char *s, size_t n)
+{
+	if (n == 0 || s[0] == '.' || s[n - 1] == '.')
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '.' ? s[i + 1] == '.' : !(c >= 0x80 || is_atext(c)))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The canonical spelling (see the top of this file) of the local part
+ * s[0, n), n at most LOCAL_PART_MAX, into out; its length, or 0 when it
+ * is neither a Dot-string nor a quoted string.
+ */
+static size_t
+canonical_local_part(const char *s, size_t n, char *out)
+{
+	char content[LOCAL_PART_MAX] = { 0 };
+	size_t len = 0, o = 0;
+
+	if (s[0] != '"') {
+		if (!is_dot_string(s, n))
+			return 0;
+		memcpy(out, s, n);
+		return n;
+	}
+	for (size_t i = 1; i + 1 < n; i++) {	/* between the quotes */
+		if (s[i] == '\\')
+			i++;
+		content[len++] = s[i];
+	}
+	if (is_dot_string(content, len)) {
+		memcpy(out, content, len);
+		return len;
+	}
+	out[o++] = '"';
+	for (size_t i = 0; i < len; i++) {
+		if (content[i] == '"' || content[i] == '\\')
+			out[o++] = '\\';
+		out[o++] = content[i];
+	}
+	out[o++] = '"';
+	return o;
+}
+
 static int
 valid_address_literal(const char *s, size_t n)
 {
@@ -194,6 +244,8 @@ build_mailbox(struct mailpath *p, const char *local, size_t llen,
 static enum path_result
 parse_mailbox(const char *s, struct mailpath *p, const char **end)
 {
+	char local[LOCAL_PART_MAX];
+	const char *domain;
 	size_t llen, dlen;
 	enum path_result r;
 
@@ -214,8 +266,13 @@ parse_mailbox(const char *s, struct mailpath *p, const char **end)
 	dlen = scan_domain(s + llen + 1, &p->has_utf8, &p->is_literal);
 	if (dlen == 0)
 		return PATH_SYNTAX;
-	r = build_mailbox(p, s, llen, s + llen + 1, dlen);
+	if (llen > LOCAL_PART_MAX)
+		return PATH_TOO_LONG;
 	*end = s + llen + 1 + dlen;
+	domain = s + llen + 1;
+	if ((llen = canonical_local_part(s, llen, local)) == 0)
+		return PATH_SYNTAX;
+	r = build_mailbox(p, local, llen, domain, dlen);
 	return r;
 }
 

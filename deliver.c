@@ -84,19 +84,56 @@ on_signal(int sig)
 
 /* ---- from todo/ to state/ ---- */
 
+/*
+ * One message's recipients as admission finds them, with the key each
+ * is known by: a local one by its Maildir (b@example.org, B@example.org
+ * and b@EXAMPLE.org are one mailbox, unless casesensitive tells them
+ * apart), a remote one by its address with the domain in lower case.
+ */
+struct admission {
+	struct msg_state *st;
+	struct buf keys;	/* NUL-terminated keys, one per recipient */
+};
+
+static void
+dest_key(const struct dest *d, char *key, size_t size)
+{
+	char *at;
+
+	if (d->kind == DEST_LOCAL) {
+		snprintf(key, size, "L%s", d->maildir);
+		return;
+	}
+	snprintf(key, size, "R%s", d->addr);
+	if ((at = strrchr(key, '@')) != NULL)
+		str_lower(at);
+}
+
+static int
+already_listed(const struct buf *keys, const char *key)
+{
+	for (size_t off = 0; off < keys->len; off += strlen(keys->data + off) + 1)
+		if (strcmp(keys->data + off, key) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 add_dest(void *ctx, const struct dest *d)
 {
-	struct msg_state *st = ctx;
+	struct admission *a = ctx;
+	char key[sizeof d->maildir + 2];
 
 	if (d->kind == DEST_FAIL) {
-		attempt_log(st, d->addr, "none", "bounced", d->reason);
-		return state_add_rcpt(st, RS_FAILED, d->addr, d->reason);
+		attempt_log(a->st, d->addr, "none", "bounced", d->reason);
+		return state_add_rcpt(a->st, RS_FAILED, d->addr, d->reason);
 	}
-	for (size_t i = 0; i < st->nrcpts; i++)	/* one copy per address */
-		if (strcmp(st->rcpts[i].addr, d->addr) == 0)
-			return 0;
-	return state_add_rcpt(st, RS_PENDING, d->addr, NULL);
+	dest_key(d, key, sizeof key);
+	if (already_listed(&a->keys, key))	/* one copy per mailbox */
+		return 0;
+	if (buf_append(&a->keys, key, strlen(key) + 1) < 0)
+		return -1;
+	return state_add_rcpt(a->st, RS_PENDING, d->addr, NULL);
 }
 
 static int
@@ -136,6 +173,7 @@ static int
 admit(struct deliver *dv, const char *id, enum child_class *cls)
 {
 	struct msg_state st;
+	struct admission adm = { .st = &st };
 	struct buf env;
 	struct stat sb;
 	const char *p, *end;
@@ -153,6 +191,7 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 	str_copy(st.id, id, sizeof st.id);
 	st.arrival = sb.st_mtime;
 	buf_init(&env, ENVELOPE_MAX);
+	buf_init(&adm.keys, ENVELOPE_MAX);
 	if (read_envelope(dv, id, &env) < 0) {
 		log_msg(LOG_ERR, "id=%s unreadable or malformed envelope", id);
 		goto out;
@@ -165,7 +204,7 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 		char rcpt[STATE_ADDR_MAX + 1];
 		str_copy(rcpt, p + 1, sizeof rcpt);
 		clean_address(rcpt);
-		if (route_expand(&dv->cfg, rcpt, add_dest, &st) < 0)
+		if (route_expand(&dv->cfg, rcpt, add_dest, &adm) < 0)
 			goto out;
 	}
 	if (state_write(dv->q.tmpfd, dv->statefd, &st) < 0) {
@@ -178,6 +217,7 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 	r = 1;
 out:
 	buf_free(&env);
+	buf_free(&adm.keys);
 	state_free(&st);
 	return r;
 }

@@ -103,6 +103,35 @@ rcpt_reply() {	# rcpt_reply [IP] ADDRESS: the reply to one RCPT
 	[ "${lines[4]}" = "550 5.7.1 Error: sender address rejected" ]
 }
 
+@test "a quoted local part that is a Dot-string is that address: lists, users, the envelope" {
+	echo 'spammer@good.test' >"$CONF/senders"
+	echo 'blocked@relay.test' >"$CONF/recipients"
+	echo relay.test >"$CONF/relaydomains"
+	printf 'alice@example.org\n' >"$CONF/users"
+	run smtp_pipe 'HELO c\nMAIL FROM:<"spammer"@good.test>\nMAIL FROM:<"sp\\am\\mer"@good.test>\nMAIL FROM:<a@b.test>\nRCPT TO:<"blo\\cked"@relay.test>\nRCPT TO:<"alice"@example.org>\nRCPT TO:<"al\\ice"@example.org>\nRCPT TO:<"a b"@example.org>\nDATA\nx\n.\n'
+	echo "$output"
+	[ "${lines[2]}" = "550 5.7.1 Error: sender address rejected" ]
+	[ "${lines[3]}" = "550 5.7.1 Error: sender address rejected" ]
+	[ "${lines[4]}" = "250 2.1.0 Ok" ]
+	[ "${lines[5]}" = "550 5.7.1 Error: recipient address rejected" ]
+	[ "${lines[6]}" = "250 2.1.5 Ok" ]
+	[ "${lines[7]}" = "250 2.1.5 Ok" ]
+	[ "${lines[8]}" = "550 5.1.1 Error: user unknown" ]
+	# stored in the one canonical spelling
+	printf 'Fa@b.test\0Talice@example.org\0Talice@example.org\0\0' | cmp - "$QUEUE"/todo/*
+}
+
+@test "a local part with consecutive, leading or trailing dots is refused: 501" {
+	run smtp_pipe 'HELO c\nMAIL FROM:<a..b@b.test>\nMAIL FROM:<a@b.test>\nRCPT TO:<b..ob@example.org>\nRCPT TO:<.bob@example.org>\nRCPT TO:<bob.@example.org>\nRCPT TO:<"b..ob"@example.org>\n'
+	echo "$output"
+	[ "${lines[2]}" = "501 5.1.7 Error: bad sender address syntax" ]
+	[ "${lines[4]}" = "501 5.1.3 Error: bad recipient address syntax" ]
+	[ "${lines[5]}" = "501 5.1.3 Error: bad recipient address syntax" ]
+	[ "${lines[6]}" = "501 5.1.3 Error: bad recipient address syntax" ]
+	# quoted, the same text is a valid (if unusual) local part
+	[ "${lines[7]}" = "250 2.1.5 Ok" ]
+}
+
 @test "recipients: refused with 550 5.7.1, and they do not count to maxrcpt" {
 	printf 'nobody@example.org\n@lists.example.org\n' >"$CONF/recipients"
 	echo lists.example.org >>"$CONF/domains"

@@ -41,6 +41,23 @@ load deliver_helper
 	queue_is_empty
 }
 
+@test "one Maildir gets one copy, however the address was spelt" {
+	echo b@example.org >>"$CONF/users"
+	printf 'list@example.org: bob@example.org, "bob"@Example.ORG\n' >"$CONF/aliases"
+	send a@b.test b@example.org B@example.org b@EXAMPLE.org '"b"@example.org'
+	send a@b.test bob@example.org BOB@example.org list@example.org
+	run_deliver
+	[ "$(maildir_files b | wc -l)" -eq 1 ]
+	[ "$(maildir_files bob | wc -l)" -eq 1 ]
+	# under casesensitive (default Maildirs), B and b are two mailboxes
+	rm "$CONF/users" "$CONF/aliases"
+	conf casesensitive yes
+	send a@b.test b@example.org B@example.org
+	run_deliver
+	[ "$(maildir_files b | wc -l)" -eq 2 ]
+	[ "$(maildir_files B | wc -l)" -eq 1 ]
+}
+
 @test "an alias loop is bounced with 5.4.6, not delivered forever" {
 	printf 'loop1@example.org: loop2@example.org\nloop2@example.org: loop1@example.org\n' >"$CONF/aliases"
 	send alice@example.org loop1@example.org
