@@ -1,7 +1,12 @@
 /*
- * log.c - logging.  Every line is cleaned of control characters before it
- * is written, because most of what is logged (addresses, HELO names)
- * comes from the client and must not forge extra log lines.
+ * log.c - logging.  Every line is cleaned before it is written, because
+ * most of what is logged (addresses, HELO names) comes from the client:
+ * it must not forge extra log lines, and must be safe to print on a
+ * terminal.  ASCII controls become "?"; octets of invalid UTF-8, and the
+ * UTF-8 of C1 controls (U+0080-U+009F, whose single octets some
+ * terminals take as CSI and the like), of bidirectional and other
+ * invisible formatting controls, become \xNN escapes.  Printable UTF-8
+ * (SMTPUTF8 addresses) is kept as it is.
  */
 #include "log.h"
 
@@ -29,24 +34,80 @@ log_to_stderr(int yes)
 	log_stderr = yes;
 }
 
-static void
-clean_line(char *s)
+/* Code points a terminal or a bidi-aware viewer would act upon. */
+static int
+unsafe_code_point(unsigned long cp)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x180e ||
+	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff ||
+	    (cp >= 0xfff9 && cp <= 0xfffb);
+}
+
+/* The length of the well-formed UTF-8 sequence at s, 0 if none; *cp its value. */
+static size_t
+utf8_sequence(const unsigned char *s, unsigned long *cp)
+{
+	size_t len;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, *cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, *cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, *cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		*cp = *cp << 6 | (s[k] & 0x3f);
+	}
+	if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
+	    (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+/* Copies in to out (of outsize), cleaned as the top of this file says. */
+static void
+clean_line(const char *in, char *out, size_t outsize)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	size_t o = 0;
+
+	while (*s && o + 5 < outsize) {
+		unsigned long cp;
+		size_t len = *s >= 0x80 ? utf8_sequence(s, &cp) : 1;
+
+		if (*s < 0x20 || *s == 0x7f) {
+			out[o++] = '?';
+			s++;
+		} else if (*s < 0x80 || (len > 0 && !unsafe_code_point(cp) &&
+		    o + len < outsize)) {
+			memcpy(out + o, s, len);
+			o += len;
+			s += len;
+		} else {
+			for (size_t k = 0; k < (len ? len : 1) &&
+			    o + 5 < outsize; k++)
+				o += (size_t)snprintf(out + o, outsize - o,
+				    "\\x%02x", *s++);
+		}
+	}
+	out[o] = '\0';
 }
 
 void
 log_msg(int priority, const char *fmt, ...)
 {
-	char line[2048];
+	char raw[2048], line[4096];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof line, fmt, ap);
+	vsnprintf(raw, sizeof raw, fmt, ap);
 	va_end(ap);
-	clean_line(line);
+	clean_line(raw, line, sizeof line);
 
 	if (log_stderr < 0)
 		return;

@@ -238,3 +238,16 @@ syslog_session() {
 	! grep -q 'connect(' "$TESTDIR/strace" || false
 	grep -q '^250 2.0.0 Ok: queued as ' "$TESTDIR/out"
 }
+
+@test "log lines are safe on a terminal: C1, bidi and invalid UTF-8 escaped, printable UTF-8 kept" {
+	# HELO: a raw CSI octet; RCPT (SMTPUTF8): U+009B as UTF-8, U+202E
+	# (right-to-left override), and a printable é
+	printf 'EHLO a\x9b[31mb\r\nMAIL FROM:<a@b.test> SMTPUTF8\r\nRCPT TO:<x\xc2\x9by\xe2\x80\xaez\xc3\xa9@remote.test>\r\nQUIT\r\n' |
+	    "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>"$LOG" >/dev/null
+	cat -v "$LOG"
+	grep -qF 'helo=a\x9b[31mb' "$LOG"
+	grep -qF 'to=<x\xc2\x9by\xe2\x80\xaezé@remote.test>' "$LOG"
+	# not one octet of a C1 control or of U+202E left raw
+	! LC_ALL=C grep -q "$(printf '[\x80-\x9f]')" <(sed 's/é//g' "$LOG") || false
+	! grep -q "$(printf '\xe2\x80\xae')" "$LOG" || false
+}
