@@ -179,7 +179,8 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 	const char *p, *end;
 	int r = -1;
 
-	if (fstatat(dv->q.messfd, id, &sb, 0) < 0) {
+	if (fstatat(dv->q.messfd, id, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    !S_ISREG(sb.st_mode)) {
 		/* An envelope without its message: a commit that never
 		 * finished (queue(5)); nothing to deliver. */
 		log_msg(LOG_WARNING, "id=%s envelope without message; removed",
@@ -557,16 +558,15 @@ main(int argc, char **argv)
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;
 	}
-	if (mkdirat(dv.q.dirfd, "state", 0700) < 0 && errno != EEXIST) {
+	dv.statefd = queue_subdir(dv.q.dirfd, "state");
+	if (dv.statefd < 0) {
 		fprintf(stderr, "deliver: %s/state: %s\n", queuedir,
 		    strerror(errno));
 		return 1;
 	}
-	dv.statefd = openat(dv.q.dirfd, "state", O_RDONLY | O_DIRECTORY |
-	    O_CLOEXEC);
-	if (dv.statefd < 0 || lock_queue(&dv) < 0) {
-		fprintf(stderr, "deliver: %s: %s\n", queuedir, dv.statefd < 0 ?
-		    strerror(errno) : "another deliver is running");
+	if (lock_queue(&dv) < 0) {
+		fprintf(stderr, "deliver: %s: another deliver is running\n",
+		    queuedir);
 		return 1;
 	}
 	if (start_parent(&dv, daemon) < 0) {

@@ -33,12 +33,34 @@
 
 #include "util.h"
 
-static int
-open_subdir(int dirfd, const char *name)
+/*
+ * A subdirectory of the queue, made when missing.  It must be a real
+ * directory, not a symlink (someone who could plant one would have
+ * deliver clean "orphans" elsewhere), and belong to the queue's owner;
+ * otherwise ENOTDIR or EPERM, and the program refuses to work.
+ */
+int
+queue_subdir(int dirfd, const char *name)
 {
+	struct stat queue, sub;
+	int fd;
+
 	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
 		return -1;
-	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP)
+			errno = ENOTDIR;
+		return -1;
+	}
+	if (fstat(dirfd, &queue) < 0 || fstat(fd, &sub) < 0 ||
+	    sub.st_uid != queue.st_uid) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
 }
 
 int
@@ -52,12 +74,14 @@ queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if ((q->tmpfd = open_subdir(q->dirfd, "tmp")) < 0 ||
-	    (q->messfd = open_subdir(q->dirfd, "mess")) < 0 ||
-	    (q->todofd = open_subdir(q->dirfd, "todo")) < 0 ||
+	if ((q->tmpfd = queue_subdir(q->dirfd, "tmp")) < 0 ||
+	    (q->messfd = queue_subdir(q->dirfd, "mess")) < 0 ||
+	    (q->todofd = queue_subdir(q->dirfd, "todo")) < 0 ||
 	    (mkfifoat(q->dirfd, "trigger", 0600) < 0 && errno != EEXIST)) {
-		snprintf(err, errlen, "queue directory %s: %s", path,
-		    strerror(errno));
+		snprintf(err, errlen, "queue directory %s: %s%s", path,
+		    strerror(errno), errno == ENOTDIR || errno == EPERM ?
+		    " (a subdirectory is a symlink, not a directory, or not"
+		    " the queue owner's)" : "");
 		queue_close(q);
 		return -1;
 	}

@@ -24,6 +24,7 @@ struct qmsg {
 };
 
 int queue_open(struct queue *q, const char *path, char *err, size_t errlen);
+int queue_subdir(int dirfd, const char *name);
 void queue_close(struct queue *q);
 int qmsg_create(struct queue *q, struct qmsg *m);
 int qmsg_write(struct qmsg *m, const void *p, size_t n);

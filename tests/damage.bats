@@ -58,3 +58,46 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"to=<alice@example.org> relay=none"*"status=bounced (5.1.1 user unknown)"* ]]
 }
+
+@test "a queue subdirectory replaced by a symlink: deliver and smtpd refuse, nothing outside is touched" {
+	local victim=$TESTDIR/victim
+	mkdir -p "$victim/state"
+	echo precious >"$victim/old"
+	touch -d '2 days ago' "$victim/old"
+	# a fresh queue whose tmp/ is a symlink planted before any program ran
+	ln -s "$victim" "$QUEUE/tmp"
+	run "$DELIVER" -C "$CONF" -Q "$QUEUE"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"a subdirectory is a symlink, not a directory"* ]]
+	[ "$(cat "$victim/old")" = precious ]
+	run smtp_pipe 'HELO c\nQUIT\n'
+	[[ "${lines[0]}" == "421 4.3.0 "* ]]
+	# state/ as a symlink: refused before anything is written through it
+	rm "$QUEUE/tmp"
+	ln -s "$victim/state" "$QUEUE/state"
+	run "$DELIVER" -C "$CONF" -Q "$QUEUE"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"state: Not a directory"* ]]
+	[ -z "$(ls "$victim/state")" ]
+}
+
+@test "a queue subdirectory that is not the queue owner's is refused" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root to give a directory away"
+	mkdir -p "$QUEUE/mess"
+	chown nobody "$QUEUE/mess"
+	run "$DELIVER" -C "$CONF" -Q "$QUEUE"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "a symlink in mess/ is never delivered as a message" {
+	echo 'secret' >"$TESTDIR/secret"
+	printf 'alice@example.org\n' >"$CONF/users"
+	mkdir -p "$QUEUE/mess" "$QUEUE/todo"
+	ln -s "$TESTDIR/secret" "$QUEUE/mess/1.A"
+	printf 'Fa@b.test\0Talice@example.org\0\0' >"$QUEUE/todo/1.A"
+	run "$DELIVER" -C "$CONF" -Q "$QUEUE"
+	[ "$status" -eq 0 ]
+	[ -z "$(find "$TESTDIR/mail" -type f 2>/dev/null)" ]
+	[ ! -e "$QUEUE/todo/1.A" ]
+}
