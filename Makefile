@@ -68,7 +68,7 @@ test: all
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3; do \
+	for t in session address tables pop3 dns remote; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

@@ -41,8 +41,9 @@ keep_best(struct mx_host *hosts, size_t max, size_t *n,
 		hosts[worst] = *h;
 }
 
-static enum mx_result
-parse_answer(const unsigned char *answer, int len, struct mx_host *hosts,
+/* The MX records of a DNS answer: the max most preferred into hosts. */
+enum mx_result
+dns_parse_mx(const unsigned char *answer, int len, struct mx_host *hosts,
     size_t max, size_t *n)
 {
 	struct mx_host h = { .port = 25 };
@@ -110,7 +111,7 @@ dns_mx(const char *domain, struct mx_host *hosts, size_t max, size_t *n)
 	else if (len > size)
 		r = MX_TEMP;
 	else if (len > 0)
-		r = parse_answer(answer, len, hosts, max, n);
+		r = dns_parse_mx(answer, len, hosts, max, n);
 	free(answer);
 	if (r != MX_OK)
 		return r;

@@ -28,6 +28,7 @@ fuzz_image(const uint8_t *data, size_t size)
 	if (db_use_image(&d, copy, size) == 0) {
 		(void)db_get(&d, "user@example.org", 16);
 		(void)db_get(&d, "", 0);
+		(void)db_any_value(&d);
 		if (size > 40)
 			(void)db_get(&d, (const char *)data + size - 8, 8);
 	}
