@@ -113,6 +113,7 @@ deferred_with() {	# deferred_with TEXT: x@remote.test was deferred for TEXT
 	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
 	local parent=$! child now
 	wait_for fake_connected
+	wait_for pgrep -P "$parent" >/dev/null
 	child=$(pgrep -P "$parent")
 	kill -ABRT "$child"
 	wait "$parent"
@@ -135,6 +136,7 @@ deferred_with() {	# deferred_with TEXT: x@remote.test was deferred for TEXT
 	local parent=$! child
 	wait_for fake_connected
 	# a child stopped is a child that never finishes on its own
+	wait_for pgrep -P "$parent" >/dev/null
 	child=$(pgrep -P "$parent")
 	kill -STOP "$child"
 	wait "$parent"
