@@ -106,9 +106,7 @@ dns_mx(const char *domain, struct mx_host *hosts, size_t max, size_t *n)
 	len = res_query(domain, ns_c_in, ns_t_mx, answer, size);
 	if (len < 0 && h_errno == HOST_NOT_FOUND)
 		r = MX_NODOMAIN;
-	else if (len < 0 && h_errno != NO_DATA)
-		r = MX_TEMP;
-	else if (len > size)
+	else if ((len < 0 && h_errno != NO_DATA) || len > size)
 		r = MX_TEMP;
 	else if (len > 0)
 		r = dns_parse_mx(answer, len, hosts, max, n);
