@@ -36,6 +36,7 @@
 #define GARBAGE_AGE 86400		/* seconds before orphans are removed */
 #define ENVELOPE_MAX (64UL << 20)
 #define SCAN_INTERVAL 60		/* daemon: state/ is read at least this often */
+#define GARBAGE_INTERVAL 3600		/* daemon: and orphans looked for this often */
 
 /* A message that is due, waiting for a child of its class. */
 struct due_msg {
@@ -54,6 +55,7 @@ struct deliver {
 	size_t nwaiting, capwaiting;
 	time_t earliest;	/* the soonest "next" not yet due */
 	time_t last_scan;
+	time_t last_garbage;
 	int wake[2];		/* a byte for each SIGCHLD, SIGTERM, SIGINT */
 	int fifo;		/* daemon: QUEUE/trigger */
 	volatile sig_atomic_t stop;
@@ -347,6 +349,7 @@ scan_state(struct deliver *dv)
 	each_entry(dv, dv->statefd, scan_entry);
 }
 
+
 /* ---- children ---- */
 
 static int
@@ -403,6 +406,14 @@ note_ended(void *ctx, const struct child *c, int status)
 	log_msg(LOG_ERR, "id=%s %s", c->id, what);
 	if (WIFSIGNALED(status))
 		attempt_lost(&dv->ctx, c->id, what);
+}
+
+static void
+collect_garbage(struct deliver *dv)
+{
+	dv->last_garbage = time(NULL);
+	collect_garbage_in(dv, dv->q.messfd, 1);
+	collect_garbage_in(dv, dv->q.tmpfd, 0);
 }
 
 /* ---- the loop ---- */
@@ -469,6 +480,8 @@ run(struct deliver *dv, int daemon)
 		    (dv->earliest != 0 && dv->earliest <= time(NULL))))) {
 			each_entry(dv, dv->q.todofd, admit_entry);
 			scan_state(dv);
+			if (time(NULL) - dv->last_garbage >= GARBAGE_INTERVAL)
+				collect_garbage(dv);
 		} else {
 			each_entry(dv, dv->q.todofd, admit_entry);
 		}
@@ -477,8 +490,7 @@ run(struct deliver *dv, int daemon)
 		children_stop_all(&dv->ch);
 	while (children_count(&dv->ch) > 0)
 		wait_event(dv, children_ms_to_deadline(&dv->ch, 1000));
-	collect_garbage_in(dv, dv->q.messfd, 1);
-	collect_garbage_in(dv, dv->q.tmpfd, 0);
+	collect_garbage(dv);
 }
 
 static int

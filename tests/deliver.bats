@@ -251,6 +251,27 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	[ -e "$QUEUE/mess/young" ]
 }
 
+@test "deliver -d removes day-old orphans while it runs, not only when it stops" {
+	"$DELIVER" -d -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
+	DAEMON_PID=$!
+	for i in $(seq 600); do		# until it listens on the trigger FIFO
+		ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -q trigger && break
+		sleep 0.1
+	done
+	mkdir -p "$QUEUE/mess"
+	echo x >"$QUEUE/mess/orphan"
+	touch -d '2 days ago' "$QUEUE/mess/orphan"
+	send a@b.test alice@example.org		# its trigger wakes the daemon
+	for i in $(seq 600); do
+		[ ! -e "$QUEUE/mess/orphan" ] && break
+		sleep 0.1
+	done
+	[ ! -e "$QUEUE/mess/orphan" ]
+	kill -0 "$DAEMON_PID"
+	kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
+	DAEMON_PID=
+}
+
 @test "MX: preference order with fallback, the domain itself without MX, NXDOMAIN and null MX" {
 	needs_dns_namespace
 	start_fake_dns \
