@@ -207,7 +207,7 @@ load deliver_helper
 @test "deliver -d wakes on the trigger FIFO" {
 	"$DELIVER" -d -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
 	DAEMON_PID=$!
-	sleep 0.5
+	wait_listening "$DAEMON_PID"
 	send a@b.test alice@example.org
 	for i in $(seq 50); do
 		[ "$(maildir_files alice | wc -l)" -eq 1 ] && break
@@ -254,10 +254,7 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 @test "deliver -d removes day-old orphans while it runs, not only when it stops" {
 	"$DELIVER" -d -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
 	DAEMON_PID=$!
-	for i in $(seq 600); do		# until it listens on the trigger FIFO
-		ls -l "/proc/$DAEMON_PID/fd" 2>/dev/null | grep -q trigger && break
-		sleep 0.1
-	done
+	wait_listening "$DAEMON_PID"
 	mkdir -p "$QUEUE/mess"
 	echo x >"$QUEUE/mess/orphan"
 	touch -d '2 days ago' "$QUEUE/mess/orphan"

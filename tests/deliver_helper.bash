@@ -92,3 +92,13 @@ deliver_dns() {	# one deliver pass that resolves through the fake DNS server
 	unshare -m sh -c 'mount --bind "$1" /etc/resolv.conf && shift && exec "$@"' \
 	    sh "$TESTDIR/resolv.conf" "$DELIVER" -C "$CONF" -Q "$QUEUE" "$@" 2>>"$TESTDIR/deliver.log"
 }
+
+# wait_listening PID: until deliver -d has its trigger FIFO open (60 s at most).
+wait_listening() {
+	local i
+	for i in $(seq 600); do
+		ls -l "/proc/$1/fd" 2>/dev/null | grep -q trigger && return 0
+		sleep 0.1
+	done
+	return 1
+}
