@@ -14,6 +14,7 @@ setup() {
 	FAKE_PIDS=
 	DNS_PID=
 	REMOTE_PID=
+	DAEMON_PID=
 }
 
 teardown() {

@@ -6,28 +6,6 @@
 load helper
 load deliver_helper
 
-setup() {
-	setup_postern
-	MAIL=$TESTDIR/mail
-	conf "mailroot $MAIL"
-	printf 'alice@example.org\nbob@example.org\npostmaster@mx.test\n' >"$CONF/users"
-	echo mx.test >>"$CONF/domains"
-	echo remote.test >"$CONF/relaydomains"
-	FAKE_PID=
-	FAKE_PIDS=
-	DNS_PID=
-	REMOTE_PID=
-	DAEMON_PID=
-}
-
-teardown() {
-	for p in $FAKE_PID $FAKE_PIDS $DNS_PID $REMOTE_PID $DAEMON_PID; do
-		kill "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
-	done
-	teardown_postern
-}
-
 # A deliver run that could hang on today's bugs ends here, as a failure.
 bounded_deliver() {
 	timeout -k 5 120 "$DELIVER" -C "$CONF" -Q "$QUEUE" "$@" 2>>"$TESTDIR/deliver.log"
@@ -50,6 +28,19 @@ fake_connected() {
 
 alice_has_mail() {
 	[ -n "$(maildir_files alice)" ]
+}
+
+# signal_remote_child SIGNAL: one deliver run; once its child is talking
+# to the scripted server, the child gets SIGNAL; waits for the run's end.
+signal_remote_child() {
+	local parent child
+	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
+	parent=$!
+	wait_for fake_connected
+	wait_for pgrep -P "$parent" >/dev/null
+	child=$(pgrep -P "$parent")
+	kill -"$1" "$child"
+	wait "$parent"
 }
 
 deferred_with() {	# deferred_with TEXT: x@remote.test was deferred for TEXT
@@ -110,13 +101,8 @@ deferred_with() {	# deferred_with TEXT: x@remote.test was deferred for TEXT
 	# ends a process, and a sanitizer build does not intercept it as it
 	# does SIGSEGV; no core file is wanted
 	ulimit -c 0
-	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
-	local parent=$! child now
-	wait_for fake_connected
-	wait_for pgrep -P "$parent" >/dev/null
-	child=$(pgrep -P "$parent")
-	kill -ABRT "$child"
-	wait "$parent"
+	signal_remote_child ABRT
+	local now
 	grep -q "delivery process killed by signal 6 (Aborted)" "$TESTDIR/deliver.log"
 	deferred_with '4.3.0 delivery process killed by signal 6'
 	grep -qx 'attempts 1' "$QUEUE"/state/*
@@ -132,14 +118,8 @@ deferred_with() {	# deferred_with TEXT: x@remote.test was deferred for TEXT
 	conf messagetimeout 2
 	start_fake silent
 	send a@b.test x@remote.test
-	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
-	local parent=$! child
-	wait_for fake_connected
 	# a child stopped is a child that never finishes on its own
-	wait_for pgrep -P "$parent" >/dev/null
-	child=$(pgrep -P "$parent")
-	kill -STOP "$child"
-	wait "$parent"
+	signal_remote_child STOP
 	grep -Eq 'delivery attempt killed after [0-9]+ seconds \(messagetimeout 2\)' "$TESTDIR/deliver.log"
 	deferred_with '4.3.0 delivery attempt killed after'
 	grep -qx 'attempts 1' "$QUEUE"/state/*
