@@ -51,3 +51,29 @@ teardown() {
 	run only_message
 	[ "${lines[0]}" = "Received: from bad(name)?? (local) by mx.test (postern) with SMTP" ]
 }
+
+@test "a sanitizer report from a socket-activated process fails the test that started it" {
+	command -v systemd-socket-activate >/dev/null || skip "systemd-socket-activate is not installed"
+	local reports=$TESTDIR/reports port
+	mkdir -p "$reports"
+	printf '#include <stdio.h>\n#include <stdlib.h>\nstatic void *volatile kept;\nint main(void) { kept = malloc(64); kept = 0; puts("hi"); fflush(stdout); return 0; }\n' >"$TESTDIR/leak.c"
+	cc -fsanitize=address -g -o "$TESTDIR/leak" "$TESTDIR/leak.c" || skip "no AddressSanitizer runtime"
+	port=$(free_port)
+	POSTERN_SANITIZER_REPORTS=$reports ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan \
+	    socket_activate --accept --inetd -l "127.0.0.1:$port" "$TESTDIR/leak" 2>/dev/null &
+	SERVER_PID=$!
+	wait_port 127.0.0.1 "$port"
+	python3 -c 'import socket, sys; s = socket.create_connection(("127.0.0.1", int(sys.argv[1]))); print(s.makefile().readline().strip())' "$port" | grep -qx hi
+	for i in $(seq 300); do
+		[ -n "$(ls "$reports")" ] && break
+		sleep 0.1
+	done
+	grep -q 'LeakSanitizer: detected memory leaks' "$reports"/asan.*
+	# the check every teardown runs fails on it, once
+	run env POSTERN_SANITIZER_REPORTS="$reports" bash -c ". '$TOP/tests/helper.bash'; no_sanitizer_reports"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"detected memory leaks"* ]]
+	run env POSTERN_SANITIZER_REPORTS="$reports" bash -c ". '$TOP/tests/helper.bash'; no_sanitizer_reports"
+	[ "$status" -eq 0 ]
+	[ -n "$(ls "$reports/seen")" ]
+}

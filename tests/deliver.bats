@@ -74,7 +74,7 @@ load deliver_helper
 	printf 'hostname far.test\nlog stderr\n' >"$rc/smtpd.conf"
 	echo far.test >"$rc/domains"
 	RPORT=$(free_port)
-	systemd-socket-activate --accept --inetd -l "127.0.0.1:$RPORT" "$SMTPD" -C "$rc" -Q "$rq" 2>"$TESTDIR/remote.log" &
+	socket_activate --accept --inetd -l "127.0.0.1:$RPORT" "$SMTPD" -C "$rc" -Q "$rq" 2>"$TESTDIR/remote.log" &
 	REMOTE_PID=$!
 	wait_port 127.0.0.1 "$RPORT"
 	echo "far.test 127.0.0.1:$RPORT" >"$CONF/routes"

@@ -40,7 +40,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	[ "$(unit_value "$svc" StandardOutput)" = socket ]
 	PORT=$(free_port)
 	# shellcheck disable=SC2046
-	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	socket_activate --accept --inetd -l "127.0.0.1:$PORT" \
 	    $(unit_value "$svc" ExecStart | localize) 2>"$LOG" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
@@ -145,7 +145,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt x pw)" >"$sub/passwd"
 	PORT=$(free_port)
 	# shellcheck disable=SC2046
-	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	socket_activate --accept --inetd -l "127.0.0.1:$PORT" \
 	    $(unit_value "$svc" ExecStart | sed "s|/etc/postern-submission|$sub|" | localize) 2>"$LOG" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
@@ -212,7 +212,7 @@ pop3_setup() {	# a mailbox for alice with one message, under $TESTDIR/mail
 	[ "$(unit_value "$TOP/contrib/postern-pop3.socket" Accept)" = yes ]
 	PORT=$(free_port)
 	# shellcheck disable=SC2046
-	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	socket_activate --accept --inetd -l "127.0.0.1:$PORT" \
 	    $(unit_value "$TOP/contrib/postern-pop3@.service" ExecStart | localize) 2>"$LOG" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"

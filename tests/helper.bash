@@ -27,6 +27,25 @@ teardown_postern() {
 		wait "$SERVER_PID" 2>/dev/null || true
 	fi
 	rm -rf "$TESTDIR"
+	no_sanitizer_reports
+}
+
+# Under .ci/run's sanitizer pass, ASan and UBSan write their reports to
+# files in $POSTERN_SANITIZER_REPORTS: a report from any process this
+# test started (socket-activated, a daemon, a child) fails the test.
+# Reports already seen are moved to seen/, where .ci/run still finds them.
+no_sanitizer_reports() {
+	local dir=${POSTERN_SANITIZER_REPORTS:-} f found=0
+	[ -n "$dir" ] && [ -d "$dir" ] || return 0
+	for f in "$dir"/*; do
+		[ -f "$f" ] || continue
+		echo "sanitizer report $f:" >&2
+		cat "$f" >&2
+		mkdir -p "$dir/seen"
+		mv "$f" "$dir/seen/"
+		found=1
+	done
+	[ "$found" -eq 0 ]
 }
 
 conf() {
@@ -61,13 +80,25 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# socket_activate ARGS...: systemd-socket-activate, which hands its
+# children no environment but what -E names: the sanitizer settings are
+# passed on, so that a socket-activated program reports to the files the
+# teardown checks, as everything else does.
+socket_activate() {
+	local pass=() v
+	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
+		[ -n "${!v:-}" ] && pass+=(-E "$v")
+	done
+	systemd-socket-activate "${pass[@]}" "$@"
+}
+
 # Starts smtpd per connection under systemd-socket-activate on a loopback
 # port ($PORT); extra arguments are passed as -E environment settings.
 start_socket_server() {
 	local addr=${LISTEN_ADDR:-127.0.0.1} envs=() e
 	PORT=$(free_port)
 	for e in "$@"; do envs+=(-E "$e"); done
-	systemd-socket-activate --accept --inetd "${envs[@]}" \
+	socket_activate --accept --inetd "${envs[@]}" \
 	    -l "$addr:$PORT" "$SMTPD" -C "$CONF" -Q "$QUEUE" \
 	    2>"$LOG" &
 	SERVER_PID=$!

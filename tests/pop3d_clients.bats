@@ -24,7 +24,7 @@ teardown() {
 
 start_pop_server() {
 	PORT=$(free_port)
-	systemd-socket-activate --accept --inetd -l "127.0.0.1:$PORT" \
+	socket_activate --accept --inetd -l "127.0.0.1:$PORT" \
 	    "$POP3D" -C "$CONF" 2>"$LOG" &
 	SERVER_PID=$!
 	wait_port 127.0.0.1 "$PORT"
