@@ -272,7 +272,8 @@ LIST
 	run "$MAKEDB" -C "$CONF"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"$CONF/clients.db"* ]]
-	[ -f "$CONF/users.db" ] && [ -f "$CONF/domains.db" ]
+	[ -f "$CONF/users.db" ]
+	[ -f "$CONF/domains.db" ]
 	[ ! -f "$CONF/senders.db" ]
 	[ "$(rcpt_reply 10.1.1.1 '<x@remote.test>')" = "250 2.1.5 Ok" ]
 	[ "$(rcpt_reply '<alice@example.org>')" = "250 2.1.5 Ok" ]

@@ -21,6 +21,7 @@ b64() { printf "$1" | base64 -w0; }
 
 pop_pipe() {
 	printf "$1" | "$POP3D" -C "$CONF" "${@:2}" 2>"$LOG" | tr -d '\r'
+	return "${PIPESTATUS[1]}"
 }
 
 long_password() {

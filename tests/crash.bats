@@ -47,6 +47,7 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	[ -z "$(ls "$QUEUE/todo" "$QUEUE/state" | grep -v ':$' | grep .)" ]
 	for f in "$QUEUE"/mess/*; do
 		[ -e "$f" ] || continue
-		[ ! -e "$QUEUE/state/${f##*/}" ] && [ ! -e "$QUEUE/todo/${f##*/}" ]
+		[ ! -e "$QUEUE/state/${f##*/}" ]
+		[ ! -e "$QUEUE/todo/${f##*/}" ]
 	done
 }

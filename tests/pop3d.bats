@@ -21,6 +21,7 @@ teardown() { teardown_postern; }
 # pop_pipe 'commands': one session over a pipe, replies without CR.
 pop_pipe() {
 	printf "$1" | "$POP3D" -C "$CONF" 2>"$LOG" | tr -d '\r'
+	return "${PIPESTATUS[1]}"
 }
 
 add_mail() {	# add_mail NAME PRINTF-TEXT
