@@ -62,7 +62,11 @@ pop3d: $(POP3D_OBJS)
 %.o: %.c *.h
 	$(CC) $(ALL_CFLAGS) -c $<
 
-test: all
+# Both install the Debian packages they need first (tests/packages), or
+# say which to install: on a fresh machine make is the only prerequisite.
+test:
+	@./tests/install-deps build run test
+	$(MAKE) all
 	bats tests
 
 # libFuzzer targets (clang): FUZZTIME seconds each.
@@ -84,7 +88,9 @@ lint:
 lint-man:
 	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
 
-run: all
+run:
+	@./tests/install-deps build run
+	$(MAKE) all
 	./contrib/run-local
 
 install: all

@@ -10,20 +10,52 @@ teardown() {
 	teardown_postern
 }
 
-@test "make run serves SMTP on the chosen port with config and queue under RUNDIR" {
+@test "make run: the whole tour on loopback, mail sent, delivered under RUNDIR and read over POP3" {
 	command -v systemd-socket-activate >/dev/null || command -v tcpserver >/dev/null ||
 	    skip "neither systemd-socket-activate nor tcpserver is installed"
 	PORT=$(free_port)
+	local pop3port
+	pop3port=$(free_port)
 	set -m
-	PORT=$PORT RUNDIR=$TESTDIR/run make -s -C "$TOP" run >"$TESTDIR/run.out" 2>&1 &
+	PORT=$PORT POP3PORT=$pop3port RUNDIR=$TESTDIR/run make -s -C "$TOP" run >"$TESTDIR/run.out" 2>&1 &
 	RUN_PID=$!
 	set +m
 	wait_port 127.0.0.1 "$PORT"
-	run smtp_raw 1 '' 1 'HELO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'RCPT TO:<you@example.org>\r\n' 1 'DATA\r\n' 1 'Subject: run\r\n\r\nhi\r\n.\r\n' 1 'QUIT\r\n'
+	wait_port 127.0.0.1 "$pop3port"
+	run smtp_raw 1 '' 1 'HELO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'RCPT TO:<you@example.org>\r\n' 1 'DATA\r\n' 1 'Subject: run\r\n\r\nhi from make run\r\n.\r\n' 1 'QUIT\r\n'
 	[[ "${lines[0]}" == "220 localhost ESMTP" ]]
 	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
-	[ "$(ls "$TESTDIR/run/queue/todo" | wc -l)" -eq 1 ]
+	# deliver -d, woken by the commit, fills the Maildir under RUNDIR
+	for i in $(seq 600); do
+		[ -n "$(ls "$TESTDIR/run/mail/example.org/you/new" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	[ "$(ls "$TESTDIR/run/mail/example.org/you/new" | wc -l)" -eq 1 ]
+	# and the banner's POP3 command reads it
+	run curl -s "pop3://127.0.0.1:$pop3port/1" --user you@example.org:postern
+	[[ "$output" == *"hi from make run"* ]]
 	grep -q "swaks --server 127.0.0.1 --port $PORT" "$TESTDIR/run.out"
+	grep -q "curl -s pop3://127.0.0.1:$pop3port/1 --user you@example.org:postern" "$TESTDIR/run.out"
+	grep -q 'postern/deliver.*to=<you@example.org> relay=local .* status=sent' "$TESTDIR/run.out"
+}
+
+@test "install-deps: without root, the one apt-get line to run, and a clear stop" {
+	command -v runuser >/dev/null || skip "runuser (util-linux) is not installed"
+	printf 'run no-such-package-postern-test\nrun bash\n' >"$TESTDIR/packages"
+	chmod 644 "$TESTDIR/packages"
+	if [ "$(id -u)" -eq 0 ]; then
+		run runuser -u nobody -- env POSTERN_PACKAGES="$TESTDIR/packages" "$TOP/tests/install-deps" run
+	else
+		run env POSTERN_PACKAGES="$TESTDIR/packages" "$TOP/tests/install-deps" run
+	fi
+	[ "$status" -eq 1 ]
+	[ "${lines[0]}" = "postern needs these Debian packages: no-such-package-postern-test" ]
+	[ "${lines[2]}" = "  sudo apt-get update && sudo apt-get install -y --no-install-recommends no-such-package-postern-test" ]
+	# everything installed: silent success
+	printf 'run bash\n' >"$TESTDIR/packages"
+	run env POSTERN_PACKAGES="$TESTDIR/packages" "$TOP/tests/install-deps" run
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 }
 
 @test "make install honours PREFIX and DESTDIR; the installed smtpd works" {
