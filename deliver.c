@@ -66,7 +66,7 @@ static struct deliver *the_deliver;	/* for the signal handler only */
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: deliver [-d | -f] [-C confdir] [-Q queuedir]"
+	fprintf(stderr, "usage: deliver [-h] [-d | -f] [-C confdir] [-Q queuedir]"
 	    " [-u user]\n");
 	exit(2);
 }

@@ -47,7 +47,7 @@ on_alarm(int sig)
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: enqueue [-C confdir] [-Q queuedir]"
+	fprintf(stderr, "usage: enqueue [-h] [-C confdir] [-Q queuedir]"
 	    " < message 1< envelope\n");
 	exit(2);
 }

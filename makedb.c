@@ -19,7 +19,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: makedb [-C confdir] [file ...]\n");
+	fprintf(stderr, "usage: makedb [-h] [-C confdir] [file ...]\n");
 	exit(2);
 }
 

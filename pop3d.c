@@ -25,7 +25,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: pop3d [-S] [-C confdir] [-u user]\n");
+	fprintf(stderr, "usage: pop3d [-hS] [-C confdir] [-u user]\n");
 	exit(2);
 }
 

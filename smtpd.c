@@ -29,7 +29,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-NS] [-C confdir] [-Q queuedir] [-u user]\n");
+	fprintf(stderr, "usage: smtpd [-hNS] [-C confdir] [-Q queuedir] [-u user]\n");
 	exit(2);
 }
 

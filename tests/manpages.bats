@@ -29,3 +29,21 @@ load helper
 	done
 	[ "$n" -ge 4 ]
 }
+
+@test "every program's -h: one usage line with every flag of its SYNOPSIS, status 2" {
+	cd "$TOP"
+	local prog flags f
+	for prog in smtpd enqueue makedb deliver pop3d; do
+		run "./$prog" -h
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "${lines[0]}" == "usage: $prog "* ]]
+		# the flag letters of SYNOPSIS: .Op Fl hNS, .Op Fl C Ar ..., .Fl d | f
+		flags=$(sed -n '/^\.Sh SYNOPSIS/,/^\.Sh DESCRIPTION/p' "$prog.8" |
+		    grep -o 'Fl [A-Za-z]*\( | [a-z]\)\?' | sed 's/Fl //; s/ | //' | tr -d '\n')
+		[ -n "$flags" ]
+		for f in $(echo "$flags" | fold -w1); do
+			[[ "${lines[0]}" =~ -[A-Za-z]*$f ]] || { echo "$prog: -$f of SYNOPSIS not in: ${lines[0]}"; false; }
+		done
+	done
+}
