@@ -109,3 +109,18 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ -n "$(ls "$reports/seen")" ]
 }
+
+@test "README's 'Trying it by hand' works as written" {
+	# the block, with /tmp/p* moved into this test's directory
+	sed -n '/^## Trying it by hand/,/^## /p' "$TOP/README.md" | sed -n 's/^    //p' |
+	    sed "s|/tmp/p|$TESTDIR/p|g" >"$TESTDIR/readme.sh"
+	[ "$(wc -l <"$TESTDIR/readme.sh")" -ge 8 ]
+	run bash -c "cd '$TOP' && set -e && . '$TESTDIR/readme.sh'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as "* ]]
+	[[ "$output" == *"to=<b@example.org> relay=local"*"status=sent"* ]]
+	[[ "$output" == *"+OK Logged in, 1 messages"* ]]
+	[[ "$output" == *"Subject: hi"* ]]
+	[ -n "$(ls "$TESTDIR/pm/example.org/b/cur")" ]
+}
