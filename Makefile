@@ -35,7 +35,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 COMMON = util.o log.o config.o conffile.o queue.o db.o tables.o address.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
-ENQUEUE_OBJS = enqueue.o $(COMMON)
+ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o privdrop.o \
 	$(COMMON)

@@ -554,7 +554,8 @@ main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("deliver");
-	if (user != NULL && drop_privileges(user, err, sizeof err) < 0) {
+	if ((user != NULL ? drop_privileges(user, err, sizeof err) :
+	    become_queue_owner(queuedir, err, sizeof err)) < 0) {
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;
 	}

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "privdrop.h"
 #include "queue.h"
 #include "util.h"
 
@@ -135,6 +136,7 @@ main(int argc, char **argv)
 	unsigned long nrcpt;
 	char err[512], date[64], hdr[200];
 	int opt, code;
+	uid_t invoker;
 
 	while ((opt = getopt(argc, argv, "C:Q:h")) != -1) {
 		if (opt == 'C')
@@ -151,6 +153,11 @@ main(int argc, char **argv)
 	signal(SIGALRM, on_alarm);
 	alarm(TIME_LIMIT);
 	log_init("enqueue");
+	invoker = getuid();	/* for the trace line, before becoming the owner */
+	if (become_queue_owner(queuedir, err, sizeof err) < 0) {
+		fprintf(stderr, "enqueue: %s\n", err);
+		fail(EXIT_QUEUE, err);
+	}
 
 	if (config_load(&cfg, confdir, 0, err, sizeof err) < 0) {
 		fprintf(stderr, "enqueue: %s\n", err);
@@ -167,7 +174,7 @@ main(int argc, char **argv)
 
 	format_date(date, sizeof date);
 	snprintf(hdr, sizeof hdr, "Received: (postern invoked by uid %lu); %s\n",
-	    (unsigned long)getuid(), date);
+	    (unsigned long)invoker, date);
 	if (qmsg_write(&m, hdr, strlen(hdr)) < 0) {
 		qmsg_abort(&q, &m);
 		fail(EXIT_WRITE_ERROR, "cannot write queue file");
@@ -185,7 +192,7 @@ main(int argc, char **argv)
 		fail(EXIT_WRITE_ERROR, "cannot commit queue file");
 	queue_trigger(&q);
 	log_msg(LOG_INFO, "queued id=%s from=<%s> size=%llu nrcpt=%lu uid=%lu",
-	    m.id, env.data + 1, size, nrcpt, (unsigned long)getuid());
+	    m.id, env.data + 1, size, nrcpt, (unsigned long)invoker);
 	buf_free(&env);
 	queue_close(&q);
 	config_free(&cfg);

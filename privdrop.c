@@ -3,6 +3,11 @@
  * good before it reads any input.  Each step is checked, and then the
  * result is verified: every user and group ID is the target's, the
  * supplementary groups are only its group, and root cannot be regained.
+ *
+ * Without -u, a program run by root on a queue that belongs to another
+ * user becomes that user: files root made in the queue (an envelope, a
+ * state file, a Maildir) would be unreadable to the real smtpd and
+ * deliver, and break the queue for good.
  */
 #include "privdrop.h"
 
@@ -11,6 +16,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static int
@@ -31,6 +37,45 @@ verify(uid_t uid, gid_t gid)
 	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
 		return -1;
 	return 0;
+}
+
+static int
+become(const char *who, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
+	    setresuid(uid, uid, uid) < 0) {
+		snprintf(err, errlen, "cannot become %s: %s", who,
+		    strerror(errno));
+		return -1;
+	}
+	if (verify(uid, gid) < 0) {
+		snprintf(err, errlen, "dropping privileges to %s did not hold",
+		    who);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Root on a queue directory owned by someone else: become its owner
+ * (with the owner's group from the password file, else the directory's).
+ * Anyone else, or a queue of root's own or that cannot be looked at:
+ * nothing changes (queue_open reports what is wrong with it).
+ */
+int
+become_queue_owner(const char *queuedir, char *err, size_t errlen)
+{
+	struct passwd *pw;
+	struct stat st;
+	char who[64];
+
+	if (geteuid() != 0 || stat(queuedir, &st) < 0 || st.st_uid == 0)
+		return 0;
+	pw = getpwuid(st.st_uid);
+	snprintf(who, sizeof who, "uid %lu, the queue's owner",
+	    (unsigned long)st.st_uid);
+	return become(who, st.st_uid, pw != NULL ? pw->pw_gid : st.st_gid,
+	    err, errlen);
 }
 
 int
@@ -54,16 +99,5 @@ drop_privileges(const char *user, char *err, size_t errlen)
 		snprintf(err, errlen, "-u %s needs to start as root", user);
 		return -1;
 	}
-	if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
-	    setresuid(uid, uid, uid) < 0) {
-		snprintf(err, errlen, "cannot become %s: %s", user,
-		    strerror(errno));
-		return -1;
-	}
-	if (verify(uid, gid) < 0) {
-		snprintf(err, errlen, "dropping privileges to %s did not hold",
-		    user);
-		return -1;
-	}
-	return 0;
+	return become(user, uid, gid, err, errlen);
 }

@@ -174,6 +174,8 @@ main(int argc, char **argv)
 	/* Before any input, configuration included, is read. */
 	if (user != NULL && drop_privileges(user, err, sizeof err) < 0)
 		die_unavailable(err);
+	if (user == NULL && become_queue_owner(queuedir, err, sizeof err) < 0)
+		die_unavailable(err);
 	if (config_load(&cfg, confdir,
 	    TABLES_ALL & ~TABLE_BIT(TABLE_ROUTES) &
 	    ~TABLE_BIT(TABLE_POP3SECRETS), err, sizeof err) < 0)

@@ -188,3 +188,28 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 	[ "$(ls "$QUEUE/todo")" = "$(ls "$QUEUE/mess")" ]
 	[ -z "$(ls "$QUEUE/tmp")" ]
 }
+
+@test "root on a queue of another user works as that user: smtpd, enqueue and deliver leave nothing root-owned" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	command -v runuser >/dev/null || skip "runuser (util-linux) is not installed"
+	echo "mailroot $TESTDIR/mail" >>"$CONF/smtpd.conf"
+	mkdir -p "$TESTDIR/mail"
+	chown nobody "$QUEUE" "$TESTDIR/mail"
+	chmod 755 "$CONF" && chmod 644 "$CONF"/*
+	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nhi\n.\n' | grep -q '^250 2.0.0 Ok: queued'
+	printf 'Fa@b.test\0Tv@example.org\0\0' >"$TESTDIR/env"
+	printf 'Subject: e\n\nhi\n' | "$ENQUEUE" -C "$CONF" -Q "$QUEUE" 1<"$TESTDIR/env"
+	# the trace line names root, who ran it
+	grep -q '^Received: (postern invoked by uid 0); ' "$QUEUE"/mess/*
+	[ -z "$(find "$QUEUE" -not -user nobody)" ]
+	# deliver as the real user takes what root queued
+	run runuser -u nobody -- "$TOP/deliver" -C "$CONF" -Q "$QUEUE"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(find "$TESTDIR/mail" -path '*/new/*' -type f | wc -l)" -eq 2 ]
+	# and deliver run by root leaves the Maildirs and state the user's
+	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<w@example.org>\nDATA\nhi\n.\n' | grep -q '^250 2.0.0 Ok: queued'
+	"$TOP/deliver" -C "$CONF" -Q "$QUEUE" 2>/dev/null
+	[ -z "$(find "$QUEUE" "$TESTDIR/mail" -not -user nobody)" ]
+	[ "$(find "$TESTDIR/mail" -path '*/new/*' -type f | wc -l)" -eq 3 ]
+}
