@@ -49,7 +49,8 @@ struct deliver {
 	struct queue q;
 	int statefd;
 	struct attempt_ctx ctx;
-	int force;
+	int force;		/* -f: every deferred message is due */
+	int flush;		/* -d: asked once to treat them so (deliver -f) */
 	struct children ch;
 	struct due_msg *waiting;	/* due, not yet started */
 	size_t nwaiting, capwaiting;
@@ -344,9 +345,17 @@ scan_entry(struct deliver *dv, const char *id)
 static void
 scan_state(struct deliver *dv)
 {
+	int forced = dv->force;
+
 	dv->earliest = 0;
 	dv->last_scan = time(NULL);
+	if (dv->flush) {
+		log_msg(LOG_INFO, "asked to retry every message now");
+		dv->force = 1;
+	}
 	each_entry(dv, dv->statefd, scan_entry);
+	dv->force = forced;
+	dv->flush = 0;
 }
 
 
@@ -427,14 +436,16 @@ wait_event(struct deliver *dv, int timeout_ms)
 		{ .fd = dv->fifo, .events = POLLIN },
 	};
 	char drain[256];
+	ssize_t n;
 	int triggered = 0;
 
 	if (poll(p, dv->fifo >= 0 ? 2 : 1, timeout_ms) > 0) {
 		while (read(dv->wake[0], drain, sizeof drain) > 0)
 			continue;
 		if (dv->fifo >= 0 && (p[1].revents & POLLIN)) {
-			while (read(dv->fifo, drain, sizeof drain) > 0)
-				continue;
+			while ((n = read(dv->fifo, drain, sizeof drain)) > 0)
+				if (memchr(drain, 'f', (size_t)n) != NULL)
+					dv->flush = 1;
 			triggered = 1;
 		}
 	}
@@ -502,6 +513,26 @@ lock_queue(struct deliver *dv)
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return -1;
 	return fd;	/* held until exit */
+}
+
+/*
+ * Another deliver holds the queue: when it is a daemon (someone reads
+ * the trigger FIFO), it is asked for a pass now, or with -f to retry
+ * every deferred message now (the byte 'f'; smtpd's wake-up is a NUL).
+ * -1 when nobody listens: a one-shot deliver is running.
+ */
+static int
+ask_daemon(struct deliver *dv)
+{
+	int fd = openat(dv->q.dirfd, "trigger", O_WRONLY | O_NONBLOCK |
+	    O_CLOEXEC | O_NOFOLLOW);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	r = write(fd, dv->force ? "f" : "", 1) == 1 ? 0 : -1;
+	close(fd);
+	return r;
 }
 
 /* The children's table, the wake-up pipe and its signals, the FIFO. */
@@ -578,6 +609,12 @@ main(int argc, char **argv)
 		return 1;
 	}
 	if (lock_queue(&dv) < 0) {
+		if (!daemon && ask_daemon(&dv) == 0) {
+			fprintf(stderr, "deliver: the running deliver -d was "
+			    "asked to %s now\n", dv.force ?
+			    "retry every message" : "run a pass");
+			return 0;
+		}
 		fprintf(stderr, "deliver: %s: another deliver is running\n",
 		    queuedir);
 		return 1;

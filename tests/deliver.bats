@@ -198,6 +198,31 @@ load deliver_helper
 	queue_is_empty
 }
 
+@test "deliver -f while deliver -d runs: the daemon is asked to retry everything now" {
+	start_fake 'rcpt:x@remote.test=451 4.7.1 later'
+	send a@b.test x@remote.test
+	run_deliver
+	grep -q 'to=<x@remote.test> .* status=deferred' "$TESTDIR/deliver.log"
+	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
+	sed -i '/remote.test/d' "$CONF/routes"
+	start_fake
+	"$DELIVER" -d -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log" &
+	DAEMON_PID=$!
+	wait_listening "$DAEMON_PID"
+	# not due for five minutes: only the request makes it go now
+	run "$DELIVER" -f -C "$CONF" -Q "$QUEUE"
+	[ "$status" -eq 0 ]
+	[ "$output" = "deliver: the running deliver -d was asked to retry every message now" ]
+	for i in $(seq 600); do
+		[ -e "$TESTDIR/fake/1.eml" ] && break
+		sleep 0.1
+	done
+	[ -e "$TESTDIR/fake/1.eml" ]
+	grep -q 'asked to retry every message now' "$TESTDIR/deliver.log"
+	kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
+	DAEMON_PID=
+}
+
 @test "one deliver at a time: a second one on the same queue refuses" {
 	exec 8>"$QUEUE/lock"
 	flock -n 8
