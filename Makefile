@@ -7,7 +7,10 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
 MANDIR ?= $(PREFIX)/share/man
 CONTRIBDIR ?= $(PREFIX)/share/postern/contrib
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
+VERSION = 0.5.0
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-format-truncation
@@ -19,7 +22,8 @@ CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 HARDEN = -fPIE
 endif
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPOSTERN_VERSION=\"$(VERSION)\" $(WARN) \
+	$(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
 PROGRAMS = smtpd enqueue makedb deliver pop3d
@@ -30,7 +34,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-submissions.conf postern-deliver.service \
 	postern-deliver-once.service postern-deliver.timer \
 	postern-pop3.socket postern-pop3@.service postern-pop3s.conf \
-	xinetd.postern inetd.conf tcpserver-run
+	xinetd.postern inetd.conf tcpserver-run postern.sysusers postern.tmpfiles
 
 COMMON = util.o log.o config.o conffile.o queue.o db.o tables.o address.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
@@ -106,12 +110,19 @@ install: all
 		    >$(DESTDIR)$(CONTRIBDIR)/$$f || exit 1; \
 	done
 	chmod 0755 $(DESTDIR)$(CONTRIBDIR)/tcpserver-run
+	# The postern user and its directories, for systemd-sysusers and
+	# systemd-tmpfiles (both read PREFIX/lib/*.d under /usr and /usr/local).
+	install -d $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	install -m 0644 contrib/postern.sysusers $(DESTDIR)$(SYSUSERSDIR)/postern.conf
+	install -m 0644 contrib/postern.tmpfiles $(DESTDIR)$(TMPFILESDIR)/postern.conf
 
 uninstall:
 	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
 	for m in $(MAN8); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
 	for f in $(CONTRIB); do rm -f $(DESTDIR)$(CONTRIBDIR)/$$f; done
+	rm -f $(DESTDIR)$(SYSUSERSDIR)/postern.conf $(DESTDIR)$(TMPFILESDIR)/postern.conf
+	-rmdir $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PREFIX)/lib 2>/dev/null
 	-rmdir $(DESTDIR)$(CONTRIBDIR) $(DESTDIR)$(PREFIX)/share/postern 2>/dev/null
 
 clean:

@@ -67,7 +67,7 @@ static struct deliver *the_deliver;	/* for the signal handler only */
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: deliver [-h] [-d | -f] [-C confdir] [-Q queuedir]"
+	fprintf(stderr, "usage: deliver [-hV] [-d | -f] [-C confdir] [-Q queuedir]"
 	    " [-u user]\n");
 	exit(2);
 }
@@ -569,6 +569,8 @@ main(int argc, char **argv)
 	const char *user = NULL;
 	char err[512];
 	int opt, daemon = 0;
+
+	version_option(argc, argv, "deliver");
 
 	while ((opt = getopt(argc, argv, "C:Q:u:dfh")) != -1) {
 		switch (opt) {

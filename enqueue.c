@@ -48,7 +48,7 @@ on_alarm(int sig)
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: enqueue [-h] [-C confdir] [-Q queuedir]"
+	fprintf(stderr, "usage: enqueue [-hV] [-C confdir] [-Q queuedir]"
 	    " < message 1< envelope\n");
 	exit(2);
 }
@@ -137,6 +137,8 @@ main(int argc, char **argv)
 	char err[512], date[64], hdr[200];
 	int opt, code;
 	uid_t invoker;
+
+	version_option(argc, argv, "enqueue");
 
 	while ((opt = getopt(argc, argv, "C:Q:h")) != -1) {
 		if (opt == 'C')

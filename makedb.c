@@ -19,7 +19,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: makedb [-h] [-C confdir] [file ...]\n");
+	fprintf(stderr, "usage: makedb [-hV] [-C confdir] [file ...]\n");
 	exit(2);
 }
 
@@ -62,6 +62,8 @@ main(int argc, char **argv)
 	const char *dir = config_conf_dir();
 	enum table_id id;
 	int opt, failed = 0;
+
+	version_option(argc, argv, "makedb");
 
 	while ((opt = getopt(argc, argv, "C:h")) != -1) {
 		if (opt == 'C')

@@ -25,7 +25,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: pop3d [-hS] [-C confdir] [-u user]\n");
+	fprintf(stderr, "usage: pop3d [-hSV] [-C confdir] [-u user]\n");
 	exit(2);
 }
 
@@ -140,6 +140,8 @@ main(int argc, char **argv)
 	struct client client;
 	struct driver d;
 	char err[512];
+
+	version_option(argc, argv, "pop3d");
 
 	parse_args(argc, argv, &confdir, &user, &encrypted);
 	umask(077);

@@ -29,7 +29,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-hNS] [-C confdir] [-Q queuedir] [-u user]\n");
+	fprintf(stderr, "usage: smtpd [-hNSV] [-C confdir] [-Q queuedir] [-u user]\n");
 	exit(2);
 }
 
@@ -166,6 +166,8 @@ main(int argc, char **argv)
 	struct session_io io = { driver_write, driver_input_pending,
 	    driver_starttls, &d };
 	char err[512];
+
+	version_option(argc, argv, "smtpd");
 
 	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted, &network);
 	umask(077);

@@ -208,3 +208,22 @@ random_below(size_t n)
 	} while (v > limit);
 	return v % n;
 }
+
+#ifndef POSTERN_VERSION
+#define POSTERN_VERSION "unknown"	/* built without the Makefile */
+#endif
+
+/*
+ * -V or --version anywhere among the arguments: prints "PROGRAM (postern)
+ * VERSION" and exits 0, before anything else is looked at.
+ */
+void
+version_option(int argc, char **argv, const char *program)
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "-V") == 0 ||
+		    strcmp(argv[i], "--version") == 0) {
+			printf("%s (postern) %s\n", program, POSTERN_VERSION);
+			exit(0);
+		}
+}

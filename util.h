@@ -36,6 +36,7 @@ int write_all(int fd, const void *p, size_t n);
 ssize_t read_retry(int fd, void *p, size_t n);
 
 size_t random_below(size_t n);
+void version_option(int argc, char **argv, const char *program);
 
 void format_date(char *out, size_t outsize);
 size_t format_clamped(char *out, size_t outsize, const char *fmt, va_list ap)

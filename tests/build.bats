@@ -74,8 +74,29 @@ teardown() {
 	[ -f "$TESTDIR/dest/opt/postern/share/man/man5/queue.5" ]
 	run bash -c "printf 'HELO c\nQUIT\n' | '$TESTDIR/dest/opt/postern/sbin/smtpd' -C '$CONF' -Q '$QUEUE' 2>/dev/null"
 	[[ "${lines[1]}" == "250 mx.test"* ]]
+	[ -f "$TESTDIR/dest/opt/postern/lib/sysusers.d/postern.conf" ]
+	[ -f "$TESTDIR/dest/opt/postern/lib/tmpfiles.d/postern.conf" ]
 	make -s -C "$TOP" uninstall DESTDIR="$TESTDIR/dest" PREFIX=/opt/postern
 	[ -z "$(find "$TESTDIR/dest" -type f)" ]
+}
+
+@test "sysusers.d and tmpfiles.d: the postern user, and directories deliver can write" {
+	command -v systemd-sysusers >/dev/null || skip "systemd-sysusers is not installed"
+	command -v systemd-tmpfiles >/dev/null || skip "systemd-tmpfiles is not installed"
+	local root=$TESTDIR/root uid
+	mkdir -p "$root/etc" "$root/var/spool" "$root/var/mail"
+	: >"$root/etc/passwd"; : >"$root/etc/group"
+	systemd-sysusers --root="$root" "$TOP/contrib/postern.sysusers"
+	uid=$(awk -F: '$1 == "postern" { print $3 }' "$root/etc/passwd")
+	[ -n "$uid" ]
+	grep -q '^postern:' "$root/etc/group"
+	# tmpfiles resolves names through the host's NSS, so the host's
+	# postern user is the one that counts; a fresh root has none
+	sed "s/ postern postern / $uid $uid /" "$TOP/contrib/postern.tmpfiles" >"$TESTDIR/tmpfiles.conf"
+	systemd-tmpfiles --create --root="$root" "$TESTDIR/tmpfiles.conf"
+	[ "$(stat -c '%a %u' "$root/var/spool/postern")" = "700 $uid" ]
+	[ "$(stat -c '%a %u' "$root/var/mail/postern")" = "700 $uid" ]
+	[ "$(stat -c '%a %u' "$root/etc/postern")" = "755 0" ]
 }
 
 @test "a HELO name with odd characters is cleaned in the Received line" {

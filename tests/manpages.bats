@@ -47,3 +47,19 @@ load helper
 		done
 	done
 }
+
+@test "-V and --version: the program, postern and the Makefile's VERSION, status 0" {
+	cd "$TOP"
+	local prog version
+	version=$(sed -n 's/^VERSION = //p' Makefile)
+	[ -n "$version" ]
+	grep -q "^## $version " NEWS
+	for prog in smtpd enqueue makedb deliver pop3d; do
+		run "./$prog" -V
+		[ "$status" -eq 0 ]
+		[ "$output" = "$prog (postern) $version" ]
+		run "./$prog" -C /nonexistent --version
+		[ "$status" -eq 0 ]
+		[ "$output" = "$prog (postern) $version" ]
+	done
+}
