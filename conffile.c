@@ -42,9 +42,12 @@ conf_warn(const char *file, unsigned lineno, const char *what)
 		    what);
 }
 
-void
+/* Logs the warnings held so far, and forgets them; how many there were. */
+unsigned long
 config_report_warnings(void)
 {
+	unsigned long n = nwarnings + nsuppressed;
+
 	for (unsigned i = 0; i < nwarnings; i++)
 		log_msg(LOG_WARNING, "%s", warnings[i]);
 	if (nsuppressed > 0)
@@ -52,6 +55,7 @@ config_report_warnings(void)
 		    nsuppressed);
 	nwarnings = 0;
 	nsuppressed = 0;
+	return n;
 }
 
 /*

@@ -14,6 +14,6 @@ typedef int (*conf_line_fn)(void *ctx, char *line, const char *file,
 int conf_read_lines(const char *dir, const char *name, conf_line_fn fn,
     void *ctx, char *err, size_t errlen);
 void conf_warn(const char *file, unsigned lineno, const char *what);
-void config_report_warnings(void);
+unsigned long config_report_warnings(void);
 
 #endif

@@ -307,6 +307,31 @@ LIST
 	[ "$(rcpt_reply '<alice@example.org>')" = "250 2.1.5 Ok" ]
 }
 
+@test "makedb -c: every line the programs would ignore, and a stale image; 0 only when there is none" {
+	printf 'hostname mx.test\nbogus key\nlog stderr\n' >"$CONF/smtpd.conf"
+	printf '10.0.0.0/8 relay\nnot-an-address deny\n' >"$CONF/clients"
+	printf 'alice@example.org\n' >"$CONF/users"
+	"$MAKEDB" -C "$CONF" users >/dev/null
+	printf 'bob@example.org\n' >>"$CONF/users"	# the image is now stale
+	run "$MAKEDB" -C "$CONF" -c
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"file=smtpd.conf line=2: unknown key; line ignored"* ]]
+	[[ "$output" == *"file=clients line=2: not an IPv4 or IPv6 address; line ignored"* ]]
+	[[ "$output" == *"file=users: the .db file is not current"* ]]
+	[[ "$output" == *"$CONF: 3 warnings"* ]]
+	# nothing compiled by a check
+	[ ! -e "$CONF/clients.db" ]
+	sed -i '/bogus/d' "$CONF/smtpd.conf"
+	sed -i '/not-an-address/d' "$CONF/clients"
+	"$MAKEDB" -C "$CONF" users >/dev/null
+	run "$MAKEDB" -C "$CONF" -c
+	[ "$status" -eq 0 ]
+	[ "$output" = "$CONF: no warnings" ]
+	run "$MAKEDB" -C "$TESTDIR/nonexistent" -c
+	[ "$status" -eq 1 ]
+}
+
 @test "makedb: errors and usage" {
 	run "$MAKEDB" -C "$CONF" nosuchfile
 	[ "$status" -ne 0 ]
