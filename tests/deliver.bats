@@ -255,7 +255,12 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	    "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>/dev/null | grep -c '^250 2.0.0 Ok: queued' | grep -qx "$n"
 	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>/dev/null &
 	local pid=$!
-	sleep 0.4
+	# kill once deliveries are under way (the first Maildir file), not
+	# after a fixed time that a slow machine spends starting up
+	for i in $(seq 600); do
+		[ -n "$(maildir_files alice)" ] && break
+		sleep 0.05
+	done
 	pkill -9 -f "^$DELIVER -C $CONF" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	# the kill landed mid-run: some messages were still queued
