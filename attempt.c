@@ -39,7 +39,7 @@ attempt_log(const struct msg_state *st, const char *to, const char *relay,
 struct attempt {
 	const struct attempt_ctx *ctx;
 	struct msg_state st;
-	int msgfd;
+	struct qmessage msg;
 	time_t deadline;	/* messagetimeout after the child started */
 };
 
@@ -97,7 +97,7 @@ deliver_local(struct attempt *t, struct rcpt_state *r, const struct dest *d)
 
 	if (strcmp(sender, DOUBLE_BOUNCE_SENDER) == 0)
 		sender = "";
-	res = maildir_deliver(d->maildir, t->msgfd, sender, r->addr,
+	res = maildir_deliver(d->maildir, &t->msg, sender, r->addr,
 	    t->ctx->cfg->hostname, reason, sizeof reason);
 	record(t, r, res, "local", reason);
 }
@@ -121,7 +121,7 @@ deliver_domain(struct attempt *t, const char *domain, char *const *domains)
 			rr[n].addr = st->rcpts[i].addr;
 			index[n++] = i;
 		}
-	remote_deliver(t->ctx->cfg, domain, t->msgfd, st->sender, rr, n,
+	remote_deliver(t->ctx->cfg, domain, &t->msg, st->sender, rr, n,
 	    t->deadline, relay, sizeof relay);
 	for (size_t k = 0; k < n; k++)
 		record(t, &st->rcpts[index[k]], rr[k].result, relay,
@@ -224,7 +224,7 @@ save_and_report(struct attempt *t)
 
 	if (state_write(a->q->tmpfd, a->statefd, st) < 0 ||
 	    (state_count(st, RS_FAILED) > 0 &&
-	    (bounce_failed(a->cfg, a->q, st, t->msgfd) < 0 ||
+	    (bounce_failed(a->cfg, a->q, st, &t->msg) < 0 ||
 	    state_write(a->q->tmpfd, a->statefd, st) < 0)))
 		log_msg(LOG_ERR, "id=%s cannot save state or queue the bounce; "
 		    "will retry: %s", st->id, strerror(errno));
@@ -243,8 +243,7 @@ attempt_message(const struct attempt_ctx *a, const char *id, time_t deadline)
 		    strerror(errno));
 		return 1;
 	}
-	t.msgfd = openat(a->q->messfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (t.msgfd < 0 && errno == ENOENT &&
+	if (qmessage_open(a->q->messfd, id, &t.msg) < 0 && errno == ENOENT &&
 	    state_count(&t.st, RS_PENDING) == 0 &&
 	    state_count(&t.st, RS_FAILED) == 0) {
 		log_msg(LOG_INFO, "id=%s removed (finished before a crash)", id);
@@ -252,7 +251,7 @@ attempt_message(const struct attempt_ctx *a, const char *id, time_t deadline)
 		state_free(&t.st);
 		return 0;
 	}
-	if (t.msgfd < 0) {
+	if (t.msg.fd < 0) {
 		log_msg(LOG_ERR, "id=%s message file missing; state removed",
 		    id);
 		unlinkat(a->statefd, id, 0);
@@ -263,7 +262,7 @@ attempt_message(const struct attempt_ctx *a, const char *id, time_t deadline)
 	deliver_pending(&t);
 	t.st.next = next_attempt(a->cfg, &t.st);
 	save_and_report(&t);
-	close(t.msgfd);
+	close(t.msg.fd);
 	state_free(&t.st);
 	return 0;
 }

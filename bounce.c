@@ -103,15 +103,15 @@ write_recipient_report(struct writer *w, const struct rcpt_state *r)
 }
 
 static void
-copy_headers(struct writer *w, int msgfd)
+copy_headers(struct writer *w, const struct qmessage *msg)
 {
 	char buf[4096];
-	off_t off = 0;
+	long long off = 0;
 	ssize_t n;
 	int bol = 1;
 
 	while (off < HEADER_COPY_MAX &&
-	    (n = pread(msgfd, buf, sizeof buf, off)) > 0) {
+	    (n = qmessage_read(msg, buf, sizeof buf, off)) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			if (bol && buf[i] == '\n') {
 				if (i > 0 && !w->failed &&
@@ -131,7 +131,7 @@ copy_headers(struct writer *w, int msgfd)
 
 static void
 write_dsn(struct writer *w, const struct config *c,
-    const struct msg_state *st, const char *to, int msgfd)
+    const struct msg_state *st, const char *to, const struct qmessage *msg)
 {
 	char now[64], arrival[64], boundary[QUEUE_ID_MAX + 32];
 	const char *host = c->hostname;
@@ -167,7 +167,7 @@ write_dsn(struct writer *w, const struct config *c,
 			write_recipient_report(w, &st->rcpts[i]);
 	put(w, "\n--%s\nContent-Description: Undelivered Message Headers\n"
 	    "Content-Type: text/rfc822-headers\n\n", boundary);
-	copy_headers(w, msgfd);
+	copy_headers(w, msg);
 	put(w, "\n--%s--\n", boundary);
 }
 
@@ -185,7 +185,7 @@ mark_reported(struct msg_state *st)
  */
 int
 bounce_failed(const struct config *c, struct queue *q, struct msg_state *st,
-    int msgfd)
+    const struct qmessage *msg)
 {
 	char env[STATE_ADDR_MAX + 300], to[STATE_ADDR_MAX + 300];
 	const char *from = "";
@@ -212,7 +212,7 @@ bounce_failed(const struct config *c, struct queue *q, struct msg_state *st,
 	env[envlen - 1] = '\0';
 	if (qmsg_create(q, &m) < 0)
 		return -1;
-	write_dsn(&w, c, st, to, msgfd);
+	write_dsn(&w, c, st, to, msg);
 	if (w.failed) {
 		qmsg_abort(q, &m);
 		return -1;

@@ -9,6 +9,6 @@
 #define DOUBLE_BOUNCE_SENDER "#@[]"
 
 int bounce_failed(const struct config *c, struct queue *q,
-    struct msg_state *st, int msgfd);
+    struct msg_state *st, const struct qmessage *msg);
 
 #endif

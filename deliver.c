@@ -139,25 +139,75 @@ add_dest(void *ctx, const struct dest *d)
 	return state_add_rcpt(a->st, RS_PENDING, d->addr, NULL);
 }
 
+/* Appends len octets of fd from off to env. */
 static int
-read_envelope(struct deliver *dv, const char *id, struct buf *env)
+read_part(int fd, long long off, long long len, struct buf *env)
 {
 	char chunk[8192];
-	ssize_t n;
+
+	while (len > 0) {
+		size_t want = len < (long long)sizeof chunk ? (size_t)len :
+		    sizeof chunk;
+		ssize_t n = pread(fd, chunk, want, off);
+		if (n <= 0 || buf_append(env, chunk, (size_t)n) < 0)
+			return -1;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+enum entry_kind {
+	ENTRY_ONE_FILE,		/* todo/ID holds message and envelope */
+	ENTRY_TWO_FILES,	/* todo/ID the envelope, mess/ID the message */
+	ENTRY_GARBAGE,		/* neither: a commit cut short */
+	ENTRY_UNREADABLE	/* an I/O error: try again later */
+};
+
+/*
+ * The envelope of entry id and when it was queued: from a one-file
+ * entry (between its message and its trailer), or from an envelope file
+ * beside its message in mess/ (the format before 0.6, still read so that
+ * a queue survives the upgrade).
+ */
+static enum entry_kind
+read_envelope(struct deliver *dv, const char *id, struct buf *env,
+    time_t *arrival)
+{
+	struct stat entry, message;
+	long long msglen, envlen;
+	enum entry_kind kind = ENTRY_UNREADABLE;
 	int fd = openat(dv->q.todofd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 	if (fd < 0)
-		return -1;
-	while ((n = read_retry(fd, chunk, sizeof chunk)) > 0)
-		if (buf_append(env, chunk, (size_t)n) < 0) {
-			close(fd);
-			return -1;
+		return ENTRY_UNREADABLE;
+	if (fstat(fd, &entry) < 0) {
+		close(fd);
+		return ENTRY_UNREADABLE;
+	}
+	*arrival = entry.st_mtime;
+	switch (qentry_parse(fd, &msglen, &envlen)) {
+	case 0:
+		if (read_part(fd, msglen, envlen, env) == 0)
+			kind = ENTRY_ONE_FILE;
+		break;
+	case 1:
+		if (fstatat(dv->q.messfd, id, &message, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(message.st_mode))
+			kind = ENTRY_GARBAGE;
+		else if (read_part(fd, 0, entry.st_size, env) == 0) {
+			*arrival = message.st_mtime;
+			kind = ENTRY_TWO_FILES;
 		}
+		break;
+	}
 	close(fd);
-	if (n < 0 || env->len < 3 || env->data[0] != 'F' ||
+	if (kind != ENTRY_ONE_FILE && kind != ENTRY_TWO_FILES)
+		return kind;
+	if (env->len < 3 || env->data[0] != 'F' ||
 	    env->data[env->len - 1] != '\0' || env->data[env->len - 2] != '\0')
-		return -1;
-	return 0;
+		return ENTRY_UNREADABLE;
+	return kind;
 }
 
 static void
@@ -166,6 +216,20 @@ clean_address(char *s)
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
 			*s = '?';
+}
+
+/*
+ * An admitted entry leaves todo/: a one-file entry moves to mess/, an
+ * envelope file is removed.  Not synced: after a crash todo/ID is still
+ * there beside state/ID, and admit_entry does this again.
+ */
+static void
+leave_todo(struct deliver *dv, const char *id, int one_file)
+{
+	if (one_file)
+		renameat(dv->q.todofd, id, dv->q.messfd, id);
+	else
+		unlinkat(dv->q.todofd, id, 0);
 }
 
 /*
@@ -178,25 +242,25 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 	struct msg_state st;
 	struct admission adm = { .st = &st };
 	struct buf env;
-	struct stat sb;
+	enum entry_kind kind;
 	const char *p, *end;
 	int r = -1;
 
-	if (fstatat(dv->q.messfd, id, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    !S_ISREG(sb.st_mode)) {
-		/* An envelope without its message: a commit that never
-		 * finished (queue(5)); nothing to deliver. */
-		log_msg(LOG_WARNING, "id=%s envelope without message; removed",
-		    id);
-		unlinkat(dv->q.todofd, id, 0);
-		return 0;
-	}
 	memset(&st, 0, sizeof st);
 	str_copy(st.id, id, sizeof st.id);
-	st.arrival = sb.st_mtime;
 	buf_init(&env, ENVELOPE_MAX);
 	buf_init(&adm.keys, ENVELOPE_MAX);
-	if (read_envelope(dv, id, &env) < 0) {
+	kind = read_envelope(dv, id, &env, &st.arrival);
+	if (kind == ENTRY_GARBAGE) {
+		/* A commit that never finished (queue(5)): an entry cut short,
+		 * or an envelope without its message.  Nothing to deliver. */
+		log_msg(LOG_WARNING, "id=%s incomplete queue entry; removed",
+		    id);
+		unlinkat(dv->q.todofd, id, 0);
+		r = 0;
+		goto out;
+	}
+	if (kind == ENTRY_UNREADABLE) {
 		log_msg(LOG_ERR, "id=%s unreadable or malformed envelope", id);
 		goto out;
 	}
@@ -216,7 +280,7 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 		    strerror(errno));
 		goto out;
 	}
-	unlinkat(dv->q.todofd, id, 0);
+	leave_todo(dv, id, kind == ENTRY_ONE_FILE);
 	*cls = attempt_is_remote(&dv->cfg, &st) ? CHILD_REMOTE : CHILD_LOCAL;
 	r = 1;
 out:
@@ -313,8 +377,9 @@ admit_entry(struct deliver *dv, const char *id)
 {
 	enum child_class cls;
 
-	if (faccessat(dv->statefd, id, F_OK, 0) == 0)
-		unlinkat(dv->q.todofd, id, 0);	/* admitted before a crash */
+	if (faccessat(dv->statefd, id, F_OK, 0) == 0)	/* admitted before a crash */
+		leave_todo(dv, id, faccessat(dv->q.messfd, id, F_OK,
+		    AT_SYMLINK_NOFOLLOW) != 0);
 	else if (admit(dv, id, &cls) == 1)
 		add_waiting(dv, id, cls);
 }

@@ -49,11 +49,12 @@ maildir_create(const char *dir)
 
 /* Scans the header of the queued message for our Delivered-To line. */
 static int
-already_delivered(int msgfd, const char *recipient)
+already_delivered(const struct qmessage *msg, const char *recipient)
 {
 	char line[1100], want[1100];
 	FILE *fp;
-	int dupfd = dup(msgfd), found = 0;
+	long long left = msg->len;
+	int dupfd = dup(msg->fd), found = 0;
 
 	if (dupfd < 0 || lseek(dupfd, 0, SEEK_SET) < 0 ||
 	    (fp = fdopen(dupfd, "r")) == NULL) {
@@ -62,23 +63,27 @@ already_delivered(int msgfd, const char *recipient)
 		return 0;
 	}
 	snprintf(want, sizeof want, "Delivered-To: %s\n", recipient);
-	while (fgets(line, sizeof line, fp) != NULL && line[0] != '\n')
-		if (strcasecmp(line, want) == 0) {
+	/* The header ends at the first empty line, or with the message. */
+	while (left > 0 && fgets(line, sizeof line, fp) != NULL &&
+	    line[0] != '\n') {
+		left -= (long long)strlen(line);
+		if (left >= 0 && strcasecmp(line, want) == 0) {
 			found = 1;
 			break;
 		}
+	}
 	fclose(fp);
 	return found;
 }
 
 static int
-copy_message(int msgfd, int out)
+copy_message(const struct qmessage *msg, int out)
 {
 	char buf[65536];
 	ssize_t n;
-	off_t off = 0;
+	long long off = 0;
 
-	while ((n = pread(msgfd, buf, sizeof buf, off)) > 0) {
+	while ((n = qmessage_read(msg, buf, sizeof buf, off)) > 0) {
 		if (write_all(out, buf, (size_t)n) < 0)
 			return -1;
 		off += n;
@@ -96,7 +101,8 @@ io_failure(char *reason, size_t reasonsize, const char *what)
 }
 
 enum delivery_result
-maildir_deliver(const char *maildir, int msgfd, const char *sender,
+maildir_deliver(const char *maildir, const struct qmessage *msg,
+    const char *sender,
     const char *recipient, const char *hostname, char *reason,
     size_t reasonsize)
 {
@@ -105,7 +111,7 @@ maildir_deliver(const char *maildir, int msgfd, const char *sender,
 	struct timeval tv;
 	int fd, dirfd;
 
-	if (already_delivered(msgfd, recipient)) {
+	if (already_delivered(msg, recipient)) {
 		snprintf(reason, reasonsize,
 		    "5.4.6 mail loop: already delivered to %s", recipient);
 		return DELIVERY_FAIL;
@@ -124,7 +130,7 @@ maildir_deliver(const char *maildir, int msgfd, const char *sender,
 		return io_failure(reason, reasonsize, "create a file");
 	snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
 	    sender, recipient);
-	if (write_all(fd, hdr, strlen(hdr)) < 0 || copy_message(msgfd, fd) < 0 ||
+	if (write_all(fd, hdr, strlen(hdr)) < 0 || copy_message(msg, fd) < 0 ||
 	    fsync(fd) < 0) {
 		close(fd);
 		unlink(tmppath);

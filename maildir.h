@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "queue.h"
+
 enum delivery_result {
 	DELIVERY_OK,
 	DELIVERY_DEFER,		/* 4xx: try again later */
@@ -11,8 +13,8 @@ enum delivery_result {
 };
 
 int maildir_create(const char *dir);
-enum delivery_result maildir_deliver(const char *maildir, int msgfd,
-    const char *sender, const char *recipient, const char *hostname,
+enum delivery_result maildir_deliver(const char *maildir,
+    const struct qmessage *msg, const char *sender, const char *recipient, const char *hostname,
     char *reason, size_t reasonsize);
 
 #endif

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -310,4 +311,79 @@ queue_trigger(struct queue *q)
 		}
 		close(fd);
 	}
+}
+
+/*
+ * Whether fd is a one-file entry (message, envelope, trailer) whose
+ * trailer accounts for every octet: 0 and the two lengths; 1 when it is
+ * not (a file cut short, or an old-format file); -1 on a read error.
+ */
+int
+qentry_parse(int fd, long long *msglen, long long *envlen)
+{
+	char t[QENTRY_TRAILER_SIZE + 1], *end;
+	struct stat st;
+	unsigned long long m, e;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	if (!S_ISREG(st.st_mode) || st.st_size < QENTRY_TRAILER_SIZE)
+		return 1;
+	if (pread(fd, t, QENTRY_TRAILER_SIZE, st.st_size -
+	    QENTRY_TRAILER_SIZE) != QENTRY_TRAILER_SIZE)
+		return -1;
+	t[QENTRY_TRAILER_SIZE] = '\0';
+	if (memcmp(t, "PQE1 ", 5) != 0 || t[21] != ' ' ||
+	    t[QENTRY_TRAILER_SIZE - 1] != '\n')
+		return 1;
+	m = strtoull(t + 5, &end, 16);
+	if (end != t + 21)
+		return 1;
+	e = strtoull(t + 22, &end, 16);
+	if (end != t + QENTRY_TRAILER_SIZE - 1 || e < 3 ||
+	    m > (unsigned long long)st.st_size || e > (unsigned long long)
+	    st.st_size || m + e + QENTRY_TRAILER_SIZE !=
+	    (unsigned long long)st.st_size)
+		return 1;
+	*msglen = (long long)m;
+	*envlen = (long long)e;
+	return 0;
+}
+
+/*
+ * Opens the message of entry id in dirfd (mess/): a one-file entry's
+ * message part, or an old-format message file whole.
+ */
+int
+qmessage_open(int dirfd, const char *id, struct qmessage *m)
+{
+	struct stat st;
+	long long envlen;
+	int r;
+
+	m->fd = openat(dirfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (m->fd < 0)
+		return -1;
+	r = qentry_parse(m->fd, &m->len, &envlen);
+	if (r == 1 && fstat(m->fd, &st) == 0) {
+		m->len = st.st_size;
+		r = 0;
+	}
+	if (r != 0) {
+		close(m->fd);
+		m->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* pread within the message: never into the envelope that follows it. */
+ssize_t
+qmessage_read(const struct qmessage *m, void *buf, size_t n, long long off)
+{
+	if (off >= m->len)
+		return 0;
+	if ((long long)n > m->len - off)
+		n = (size_t)(m->len - off);
+	return pread(m->fd, buf, n, off);
 }

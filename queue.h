@@ -6,6 +6,7 @@
 #define POSTERN_QUEUE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define QUEUE_ID_MAX 64
 
@@ -22,6 +23,23 @@ struct qmsg {
 	char tmpname[64];
 	char id[QUEUE_ID_MAX];
 };
+
+/*
+ * The message of a queue entry: the whole of an old-format mess/ file,
+ * or the part of a one-file entry before its envelope (queue(5)).
+ */
+struct qmessage {
+	int fd;
+	long long len;
+};
+
+/* A one-file entry ends in "PQE1 <16 hex: message> <16 hex: envelope>\n". */
+#define QENTRY_TRAILER_SIZE 39
+
+int qentry_parse(int fd, long long *msglen, long long *envlen);
+int qmessage_open(int dirfd, const char *id, struct qmessage *m);
+ssize_t qmessage_read(const struct qmessage *m, void *buf, size_t n,
+    long long off);
 
 int queue_open(struct queue *q, const char *path, char *err, size_t errlen);
 int queue_subdir(int dirfd, const char *name);

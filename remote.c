@@ -61,7 +61,7 @@ struct job {
 	unsigned addresses;	/* tried so far, at most maxmxaddresses */
 	int pipelining;
 	unsigned accepted;
-	int msgfd;
+	const struct qmessage *msg;
 	const char *sender;
 	struct remote_rcpt *r;
 	size_t n;
@@ -323,14 +323,14 @@ set_result(struct remote_rcpt *rr, enum delivery_result res,
 
 /* Sends the message: LF to CRLF, leading dots doubled, then the end. */
 static int
-send_body(struct conn *k, int msgfd)
+send_body(struct conn *k, const struct qmessage *msg)
 {
 	char buf[32768];
-	off_t off = 0;
+	long long off = 0;
 	ssize_t n;
 	int bol = 1;
 
-	while ((n = pread(msgfd, buf, sizeof buf, off)) > 0) {
+	while ((n = qmessage_read(msg, buf, sizeof buf, off)) > 0) {
 		size_t start = 0;
 		for (size_t i = 0; i < (size_t)n; i++) {
 			if (bol && buf[i] == '.')
@@ -359,12 +359,12 @@ static void
 scan_message(struct job *j)
 {
 	char buf[32768];
-	off_t off = 0;
+	long long off = 0;
 	ssize_t n;
 
 	j->size = 0;
 	j->eightbit = 0;
-	while ((n = pread(j->msgfd, buf, sizeof buf, off)) > 0) {
+	while ((n = qmessage_read(j->msg, buf, sizeof buf, off)) > 0) {
 		for (ssize_t i = 0; i < n; i++) {
 			j->size += buf[i] == '\n' ? 2 : 1;
 			j->eightbit |= (unsigned char)buf[i] >= 0x80;
@@ -524,7 +524,7 @@ body(struct conn *k, struct job *j)
 	struct reply r;
 
 	expect_within(k, j->c->timeout + j->size / BODY_MIN_RATE);
-	if (send_body(k, j->msgfd) < 0 || await_reply(k, j, &r) < 0) {
+	if (send_body(k, j->msg) < 0 || await_reply(k, j, &r) < 0) {
 		all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
 		return;
 	}
@@ -683,11 +683,11 @@ non_ascii(const char *s)
 }
 
 void
-remote_deliver(const struct config *c, const char *domain, int msgfd,
-    const char *sender, struct remote_rcpt *r, size_t n, time_t deadline,
-    char *relay, size_t relaysize)
+remote_deliver(const struct config *c, const char *domain,
+    const struct qmessage *msg, const char *sender, struct remote_rcpt *r,
+    size_t n, time_t deadline, char *relay, size_t relaysize)
 {
-	struct job j = { .c = c, .msgfd = msgfd, .sender = sender, .r = r,
+	struct job j = { .c = c, .msg = msg, .sender = sender, .r = r,
 	    .n = n };
 	time_t left = deadline - time(NULL);
 	struct mx_host hosts[MX_MAX];

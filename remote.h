@@ -15,8 +15,8 @@ struct remote_rcpt {
 	char reason[STATE_REASON_MAX + 1];
 };
 
-void remote_deliver(const struct config *c, const char *domain, int msgfd,
-    const char *sender, struct remote_rcpt *r, size_t n, time_t deadline,
-    char *relay, size_t relaysize);
+void remote_deliver(const struct config *c, const char *domain,
+    const struct qmessage *msg, const char *sender, struct remote_rcpt *r,
+    size_t n, time_t deadline, char *relay, size_t relaysize);
 
 #endif

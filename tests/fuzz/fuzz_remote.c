@@ -23,7 +23,8 @@
 #include "../../remote.h"
 
 static struct config cfg;
-static int listener = -1, msgfd = -1;
+static int listener = -1;
+static struct qmessage msg = { .fd = -1 };
 
 struct script {
 	const uint8_t *data;
@@ -82,7 +83,8 @@ set_up(void)
 	if (f == NULL || fwrite(message, 1, sizeof message - 1, f) !=
 	    sizeof message - 1 || fflush(f) != 0)
 		abort();
-	msgfd = fileno(f);
+	msg.fd = fileno(f);
+	msg.len = (long long)(sizeof message - 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -102,7 +104,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		set_up();
 	if (pthread_create(&t, NULL, serve, &s) != 0)
 		abort();
-	remote_deliver(&cfg, "example.net", msgfd, "sender@example.org", r, 3,
+	remote_deliver(&cfg, "example.net", &msg, "sender@example.org", r, 3,
 	    time(NULL) + 10, relay, sizeof relay);
 	pthread_join(t, NULL);
 	for (size_t i = 0; i < 3; i++)
