@@ -167,7 +167,7 @@ enum entry_kind {
 /*
  * The envelope of entry id and when it was queued: from a one-file
  * entry (between its message and its trailer), or from an envelope file
- * beside its message in mess/ (the format before 0.6, still read so that
+ * beside its message in mess/ (the format before 0.5, still read so that
  * a queue survives the upgrade).
  */
 static enum entry_kind

@@ -1,14 +1,14 @@
 /*
  * queue.c - the commit protocol.
  *
- * The message and its envelope are written as new files on the queue's
- * file system and both synced; then the message is given its name in
- * mess/ and the envelope its name in todo/, and both directories are
- * synced before the caller may say 250.  Four fsyncs: two file contents
- * and two directory entries, the fewest that give the guarantee without
- * relying on one file system's journal.  A crash before the last one
- * returns may leave mess/ID or todo/ID alone; deliver drops either
- * without the other.
+ * A queue entry is one file: the message, its envelope and a trailer
+ * with both lengths, written as a new file on the queue's file system,
+ * synced, then given its name in todo/, and todo/ synced before the
+ * caller may say 250.  Two fsyncs, one file content and one directory
+ * entry: the fewest that give the guarantee without relying on one file
+ * system's journal.  A file cut short (which the fsync before the link
+ * rules out, but a file system might not) fails its trailer's check and
+ * is never delivered.
  *
  * The new files are anonymous (O_TMPFILE in tmp/) and linked into place,
  * so no rename crosses directories: on Linux such renames serialize on a
@@ -212,27 +212,9 @@ qmsg_write(struct qmsg *m, const void *p, size_t n)
 	return write_all(m->fd, p, n);
 }
 
-/* Creates the envelope and writes it, not yet synced. */
-static int
-write_envelope(struct queue *q, const char *env, size_t envlen, char *name,
-    size_t namesize)
-{
-	int fd = create_tmp(q, name, namesize, ".env");
-
-	if (fd < 0)
-		return -1;
-	if (write_all(fd, env, envlen) < 0) {
-		discard(q, fd, name);
-		return -1;
-	}
-	return fd;
-}
-
 /*
- * Starts writing a file's data back before any fsync waits, so that on a
- * journaling file system the first fsync's commit carries both files'
- * blocks and the second finds its work done.  Only a hint: the fsyncs
- * below are what the guarantee rests on.
+ * Starts writing the file's data back before fsync waits for it.  Only
+ * a hint: the fsync below is what the guarantee rests on.
  */
 static void
 start_writeback(int fd)
@@ -245,47 +227,39 @@ start_writeback(int fd)
 }
 
 /*
- * Both files are written and synced before either gets its name, so
- * nothing outside tmp/ is ever partial; both are named before either
- * directory is synced, so one journal commit can carry both names.
- * Until the last fsync returns the caller has said nothing.  On any
- * failure nothing of this message stays visible outside tmp/.
+ * One file per message: the message already written, then the envelope
+ * and a trailer that gives both lengths, so that a file cut short is
+ * recognised (queue(5)).  The file is synced before it gets its name in
+ * todo/, and todo/ is synced before the caller may say 250: two fsyncs.
+ * On any failure nothing of this message stays visible outside tmp/.
  */
 int
 qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
 {
-	char envname[80];
-	int msgfd = m->fd, envfd, closed;
+	char trailer[QENTRY_TRAILER_SIZE + 1];
+	struct stat st;
+	int fd = m->fd;
 
 	m->fd = -1;
-	envfd = write_envelope(q, env, envlen, envname, sizeof envname);
-	if (envfd < 0) {
-		discard(q, msgfd, m->tmpname);
-		return -1;
-	}
-	start_writeback(msgfd);
-	start_writeback(envfd);
-	if (fsync(msgfd) < 0 || fsync(envfd) < 0 ||
-	    publish(q, msgfd, m->tmpname, q->messfd, m->id) < 0)
+	if (fstat(fd, &st) < 0)
 		goto fail;
-	if (publish(q, envfd, envname, q->todofd, m->id) < 0) {
-		unlinkat(q->messfd, m->id, 0);
+	snprintf(trailer, sizeof trailer, "PQE1 %016llx %016llx\n",
+	    (unsigned long long)st.st_size, (unsigned long long)envlen);
+	if (write_all(fd, env, envlen) < 0 ||
+	    write_all(fd, trailer, QENTRY_TRAILER_SIZE) < 0)
 		goto fail;
-	}
-	/* Named files are gone from tmp/ now; anonymous ones are linked. */
-	m->tmpname[0] = envname[0] = '\0';
-	closed = close(msgfd) == 0;
-	closed = close(envfd) == 0 && closed;
-	if (!closed || fsync(q->messfd) < 0 || fsync(q->todofd) < 0) {
+	start_writeback(fd);
+	if (fsync(fd) < 0 || publish(q, fd, m->tmpname, q->todofd, m->id) < 0)
+		goto fail;
+	m->tmpname[0] = '\0';	/* a named file is gone from tmp/ now */
+	if (close(fd) < 0 || fsync(q->todofd) < 0) {
 		unlinkat(q->todofd, m->id, 0);
-		unlinkat(q->messfd, m->id, 0);
 		return -1;
 	}
 	return 0;
 
 fail:
-	discard(q, msgfd, m->tmpname);
-	discard(q, envfd, envname);
+	discard(q, fd, m->tmpname);
 	return -1;
 }
 

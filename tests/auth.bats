@@ -32,9 +32,9 @@ b64() { printf "$1" | base64 -w0; }
 	[ "${lines[7]}" = "250-AUTH PLAIN LOGIN" ]
 	[ "${lines[9]}" = "235 2.7.0 Authentication successful" ]
 	[ "${lines[11]}" = "250 2.1.5 Ok" ]
-	grep -q 'with ESMTPA$' "$QUEUE"/mess/*
+	queued_messages | grep -q 'with ESMTPA$'
 	grep -q 'auth: client=local user=alice@example.org mechanism=PLAIN status=ok' "$LOG"
-	! grep -q 's3cret' "$LOG" "$QUEUE"/mess/* || false
+	! grep -q 's3cret' "$LOG" "$QUEUE"/todo/* || false
 }
 
 @test "AUTH PLAIN in two steps, and a yescrypt hash" {
@@ -162,5 +162,5 @@ PY
 	echo "$output" | tail -20
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"250-AUTH PLAIN LOGIN"* ]]
-	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
+	queued_messages | grep -q ' with ESMTPSA$'
 }

@@ -42,8 +42,7 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 		find "$TESTDIR/mail/example.org/$u/new" -type f | xargs grep -h '^Subject: test ' | sort -u >"$TESTDIR/$u.subjects"
 		[ "$(wc -l <"$TESTDIR/$u.subjects")" -eq "$n" ] || { echo "$u lost mail"; false; }
 	done
-	# nothing left to deliver; a kill between removing a state file and
-	# its message may leave an orphan in mess/ (or tmp/) for the daily sweep
+	# nothing left to deliver, and no message that nothing refers to
 	[ -z "$(ls "$QUEUE/todo" "$QUEUE/state" | grep -v ':$' | grep .)" ]
 	for f in "$QUEUE"/mess/*; do
 		[ -e "$f" ] || continue

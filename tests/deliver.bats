@@ -84,11 +84,11 @@ load deliver_helper
 	BODY='..leading dot\n...two dots\nlast line' send a@b.test u1@far.test u2@far.test
 	run_deliver
 	[ "$(ls "$rq/todo" | wc -l)" -eq 1 ]
-	printf 'Fa@b.test\0Tu1@far.test\0Tu2@far.test\0\0' | cmp - "$rq"/todo/*
-	grep -q '^Received: from mx.test (\[127.0.0.1\]) by far.test (postern) with ESMTP' "$rq"/mess/*
+	printf 'Fa@b.test\0Tu1@far.test\0Tu2@far.test\0\0' | cmp - <(entry envelope "$rq"/todo/*)
+	entry message "$rq"/todo/* | grep -q '^Received: from mx.test (\[127.0.0.1\]) by far.test (postern) with ESMTP'
 	printf 'Received: from c (local) by mx.test (postern) with SMTP\n' >"$TESTDIR/want1"
-	sed -n 3p "$rq"/mess/* | cmp - "$TESTDIR/want1"
-	tail -n 4 "$rq"/mess/* >"$TESTDIR/got"
+	entry message "$rq"/todo/* | sed -n 3p | cmp - "$TESTDIR/want1"
+	entry message "$rq"/todo/* | tail -n 4 >"$TESTDIR/got"
 	printf '\n.leading dot\n..two dots\nlast line\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 	queue_is_empty
@@ -157,7 +157,7 @@ load deliver_helper
 	send a@b.test x@remote.test
 	run_deliver
 	grep -q 'to=<x@remote.test> relay=none .* status=deferred (4.4.1 connect to 127.0.0.1\[127.0.0.1\]:[0-9]*: Connection refused)' "$TESTDIR/deliver.log"
-	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 1 ]
+	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 1 ]	# admitted: moved from todo/
 	[ "$(ls "$QUEUE/state" | wc -l)" -eq 1 ]
 }
 
@@ -418,5 +418,21 @@ PY
 	run_deliver
 	[ "$(maildir_files alice | wc -l)" -eq 2 ]
 	grep -l '^Subject: crash two' $(maildir_files alice)
+	queue_is_empty
+}
+
+@test "upgrade: entries of the two-file format (mess/ID + todo/ID), new or already admitted, are delivered whole" {
+	mkdir -p "$QUEUE/mess" "$QUEUE/todo" "$QUEUE/state"
+	# queued by an older smtpd, not yet admitted
+	printf 'Subject: old new\n\nfrom before the upgrade\n' >"$QUEUE/mess/10.A"
+	printf 'Fa@b.test\0Talice@example.org\0\0' >"$QUEUE/todo/10.A"
+	# admitted and deferred by an older deliver
+	printf 'Subject: old deferred\n\nalso from before\n' >"$QUEUE/mess/11.A"
+	printf 'postern-state 1\narrival %s\nnext 0\nattempts 1\nsender a@b.test\nP bob@example.org\t4.4.1 earlier\n' "$(date +%s)" >"$QUEUE/state/11.A"
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	[ "$(maildir_files bob | wc -l)" -eq 1 ]
+	[ "$(tail -n 1 "$(maildir_files alice)")" = "from before the upgrade" ]
+	[ "$(tail -n 1 "$(maildir_files bob)")" = "also from before" ]
 	queue_is_empty
 }

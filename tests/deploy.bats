@@ -28,7 +28,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	run smtp_raw 1 '' 1 'HELO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'RCPT TO:<u@example.org>\r\n' 1 'DATA\r\n' 1 'Subject: deploy\r\n\r\nhi\r\n.\r\n' 1 'QUIT\r\n'
 	echo "$output"
 	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
-	grep -q '^Received: from c (\[127.0.0.1\]) by mx.test' "$QUEUE"/mess/*
+	queued_messages | grep -q '^Received: from c (\[127.0.0.1\]) by mx.test'
 }
 
 @test "systemd: the socket unit and its service, as systemd-socket-activate runs them" {
@@ -178,7 +178,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	run swaks --server 127.0.0.1 --port "$PORT" --tls-on-connect --auth PLAIN --auth-user alice@example.org --auth-password pw --from alice@example.org --to x@remote.test
 	echo "$output" | tail -20
 	[ "$status" -eq 0 ]
-	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
+	queued_messages | grep -q ' with ESMTPSA$'
 }
 
 # pop3_session_ok PORT: poplib logs in and reads the message of

@@ -21,7 +21,7 @@ body
 	run enqueue_with 'Fa@b.test\0Tu@example.org\0Tv@remote.test\0\0'
 	[ "$status" -eq 0 ]
 	printf 'Fa@b.test\0Tu@example.org\0Tv@remote.test\0\0' >"$TESTDIR/want"
-	cmp "$TESTDIR/want" "$QUEUE"/todo/*
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 	run only_message
 	[[ "${lines[0]}" =~ ^Received:\ \(postern\ invoked\ by\ uid\ $(id -u)\)\;\ [A-Z][a-z]{2},\  ]]
 	[ "${lines[1]}" = "Subject: e" ]
@@ -70,5 +70,5 @@ body
 	head -c 3000000 /dev/urandom | base64 >"$TESTDIR/big"
 	printf 'Fa@b.test\0Tu@example.org\0\0' >"$TESTDIR/env"
 	"$ENQUEUE" -C "$CONF" -Q "$QUEUE" <"$TESTDIR/big" 1<"$TESTDIR/env"
-	tail -n +2 "$QUEUE"/mess/* | cmp - "$TESTDIR/big"
+	queued_messages | tail -n +2 | cmp - "$TESTDIR/big"
 }

@@ -68,12 +68,22 @@ queue_empty() {
 	[ -z "$(find "$QUEUE/tmp" "$QUEUE/mess" "$QUEUE/todo" -type f)" ]
 }
 
+# entry message|envelope FILE...: that part of one-file queue entries.
+entry() {
+	python3 "$TOP/tests/qentry.py" "$@"
+}
+
+# The message of every entry in todo/, one after the other.
+queued_messages() {
+	entry message "$QUEUE"/todo/*
+}
+
 only_message() {
-	cat "$QUEUE"/mess/*
+	entry message "$QUEUE"/todo/*
 }
 
 only_envelope() {
-	od -An -c "$QUEUE"/todo/* | tr -s ' ' | tr -d '\n'
+	entry envelope "$QUEUE"/todo/* | od -An -c | tr -s ' ' | tr -d '\n'
 }
 
 free_port() {

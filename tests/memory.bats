@@ -40,7 +40,7 @@ sanitized() {
 	local big=${lines[0]%% *}
 	[[ "${lines[0]}" == *"250 2.0.0 Ok: queued as "* ]]
 	[ $((big - small)) -lt 1024 ]
-	[ "$(stat -c %s "$(ls -S "$QUEUE"/mess/* | head -1)")" -gt 19700000 ]
+	[ "$(stat -c %s "$(ls -S "$QUEUE"/todo/* | head -1)")" -gt 19700000 ]
 }
 
 @test "a 1 MB command line is refused with 500 5.5.2 and not buffered" {

@@ -6,45 +6,48 @@ load helper
 setup() { setup_postern; }
 teardown() { teardown_postern; }
 
-@test "a committed message: 250 with its ID, mess/ID and todo/ID" {
+@test "a committed message: 250 with its ID, one file todo/ID, nothing in mess/" {
 	run smtp_pipe 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nSubject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n'
 	[ "$status" -eq 0 ]
 	[[ "${lines[11]}" =~ ^250\ 2\.0\.0\ Ok:\ queued\ as\ ([A-Za-z0-9._-]+)$ ]]
 	local id=${BASH_REMATCH[1]}
-	[ -f "$QUEUE/mess/$id" ]
 	[ -f "$QUEUE/todo/$id" ]
+	[ -z "$(ls "$QUEUE/mess")" ]
 	[ -z "$(ls "$QUEUE/tmp")" ]
+	# message, envelope, trailer: every octet accounted for
+	entry message "$QUEUE/todo/$id" | grep -q '^Subject: t$'
+	[ "$(tail -c 39 "$QUEUE/todo/$id" | cut -c1-5)" = "PQE1 " ]
 	grep -q "queued id=$id from=<a@b.test> size=20 nrcpt=1 client=local" "$LOG"
 }
 
 @test "the envelope is qmail-queue's, byte for byte" {
 	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nRCPT TO:<v@example.org>\nDATA\nx\n.\n' >/dev/null
 	printf 'Fa@b.test\0Tu@example.org\0Tv@example.org\0\0' >"$TESTDIR/want"
-	cmp "$TESTDIR/want" "$QUEUE"/todo/*
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 }
 
 @test "the null sender is F followed by NUL" {
 	smtp_pipe 'HELO c\nMAIL FROM:<>\nRCPT TO:<u@example.org>\nDATA\nx\n.\n' >/dev/null
 	printf 'F\0Tu@example.org\0\0' >"$TESTDIR/want"
-	cmp "$TESTDIR/want" "$QUEUE"/todo/*
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 }
 
 @test "source routes are dropped; a trailing dot on the domain is removed" {
 	smtp_pipe 'HELO c\nMAIL FROM:<@relay.test,@other.test:a@b.test>\nRCPT TO:<u@example.org.>\nDATA\nx\n.\n' >/dev/null
 	printf 'Fa@b.test\0Tu@example.org\0\0' >"$TESTDIR/want"
-	cmp "$TESTDIR/want" "$QUEUE"/todo/*
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 }
 
 @test "quoted local parts and % in local parts are kept as local" {
 	smtp_pipe 'HELO c\nMAIL FROM:<"a b"@b.test>\nRCPT TO:<user%%other.test@example.org>\nDATA\nx\n.\n' >/dev/null
 	printf 'F"a b"@b.test\0Tuser%%other.test@example.org\0\0' >"$TESTDIR/want"
-	cmp "$TESTDIR/want" "$QUEUE"/todo/*
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 }
 
 @test "the Received header comes first, as SPEC gives it" {
 	smtp_pipe 'EHLO client.test\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: t\n\nbody\n.\n' >/dev/null
 	local id
-	id=$(ls "$QUEUE/mess")
+	id=$(ls "$QUEUE/todo")
 	run only_message
 	[ "${lines[0]}" = "Received: from client.test (local) by mx.test (postern) with ESMTP" ]
 	[[ "${lines[1]}" =~ ^$'\t'id\ $id\ for\ \<u@example.org\>\;\ [A-Z][a-z]{2},\ [0-9]{2}\ [A-Z][a-z]{2}\ [0-9]{4}\ [0-9:]{8}\ [-+][0-9]{4}$ ]]
@@ -81,14 +84,14 @@ teardown() { teardown_postern; }
 
 @test "dot-unstuffing; LF line ends stored; LF-only pipe session ends at LF . LF" {
 	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: t\n\n..leading dot\n...two\nplain\n.\nQUIT\n' >/dev/null
-	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
+	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'Subject: t\n\n.leading dot\n..two\nplain\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 }
 
 @test "CRLF input is stored with LF; the size counts CRLF" {
 	smtp_pipe 'HELO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nab\r\ncd\r\n.\r\n' >/dev/null
-	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
+	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'ab\ncd\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 	grep -q 'size=8 ' "$LOG"
@@ -96,7 +99,7 @@ teardown() { teardown_postern; }
 
 @test "a bare CR is stored as a space; CR CR LF is a space and a line end" {
 	smtp_pipe 'HELO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\na\rb\r\nc\r\r\n.\r\r\n.\r\n' >/dev/null
-	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
+	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'a b\nc \n \n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 }
@@ -111,7 +114,7 @@ teardown() { teardown_postern; }
 
 @test "8-bit and UTF-8 message text is stored unchanged" {
 	smtp_pipe 'EHLO c\nMAIL FROM:<a@b.test> BODY=8BITMIME\nRCPT TO:<u@example.org>\nDATA\nSubject: caf\xc3\xa9\n\n\xff\xfe\n.\n' >/dev/null
-	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
+	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'Subject: caf\xc3\xa9\n\n\xff\xfe\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 }
@@ -122,7 +125,7 @@ teardown() { teardown_postern; }
 	[ "${lines[9]}" = "250 2.1.0 Ok" ]
 	[ "${lines[10]}" = "250 2.1.5 Ok" ]
 	printf 'Fj\xc3\xb6rg@b.test\0T\xc3\xbc@example.org\0\0' >"$TESTDIR/want"
-	cmp "$TESTDIR/want" "$QUEUE"/todo/*
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 	run only_message
 	[[ "${lines[0]}" == *" with UTF8SMTP" ]]
 }
@@ -182,7 +185,7 @@ teardown() { teardown_postern; }
 	run smtp_pipe 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nBDAT 10\r\nSubject:\r\nBDAT 10 LAST\r\n x\r\n\r\n..ab'
 	[ "${lines[10]}" = "250 2.0.0 Ok: 10 octets received" ]
 	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
-	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
+	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'Subject:\n x\n\n..ab\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 }
@@ -221,7 +224,7 @@ teardown() { teardown_postern; }
 	local m='MAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nx\n.\n'
 	run smtp_pipe "HELO c\n$m$m$m"
 	[ "$(queued_count)" -eq 3 ]
-	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 3 ]
+	[ "$(ls "$QUEUE/todo" | wc -l)" -eq 3 ]
 }
 
 @test "-N: a network client behind pipes gets socket rules; only CRLF.CRLF ends DATA" {
@@ -230,5 +233,5 @@ teardown() { teardown_postern; }
 	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
 	[ "${lines[6]}" = "221 2.0.0 mx.test closing connection" ]
 	[ "$(queued_count)" -eq 1 ]
-	grep -q '^MAIL FROM:<smuggled@b.test>$' "$QUEUE"/mess/*
+	queued_messages | grep -q '^MAIL FROM:<smuggled@b.test>$'
 }

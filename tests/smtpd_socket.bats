@@ -76,8 +76,8 @@ PY
 	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
 	[ "${lines[12]}" = "221 2.0.0 mx.test closing connection" ]
 	[ "$(queued_count)" -eq 1 ]
-	grep -q '^MAIL FROM:<evil1@b.test>$' "$QUEUE"/mess/*
-	grep -q '^QUIT$' "$QUEUE"/mess/*
+	queued_messages | grep -q '^MAIL FROM:<evil1@b.test>$'
+	queued_messages | grep -q '^QUIT$'
 }
 
 @test "SMTP smuggling: each sequence alone stays message text" {
@@ -88,13 +88,13 @@ PY
 		[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
 	done
 	[ "$(queued_count)" -eq 4 ]
-	[ "$(grep -l 'MAIL FROM:<smuggled@b.test>' "$QUEUE"/mess/* | wc -l)" -eq 4 ]
+	[ "$(grep -l 'MAIL FROM:<smuggled@b.test>' "$QUEUE"/todo/* | wc -l)" -eq 4 ]
 }
 
 @test "barelf normalize: a bare LF is a line end over a socket" {
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 2 "$MSG" 1 'DATA\r\n' 1 'a\nb\r\n.\r\n'
-	tail -n +3 "$QUEUE"/mess/* >"$TESTDIR/got"
+	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'a\nb\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
 }
@@ -171,7 +171,7 @@ PY
 	[ "${lines[0]}" = "{}" ]
 	[[ "${lines[1]}" == "(250, b'2.0.0 Ok: queued as "* ]]
 	[ "$(queued_count)" -eq 2 ]
-	grep -q '^\.leading dot$' "$QUEUE"/mess/*
+	queued_messages | grep -q '^\.leading dot$'
 }
 
 @test "swaks delivers a message over the socket" {
@@ -180,7 +180,7 @@ PY
 	run swaks --server 127.0.0.1 --port "$PORT" --from a@b.test --to u@example.org --header 'Subject: swaks' --body 'from swaks'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"<-  250 2.0.0 Ok: queued as "* ]]
-	grep -q '^Subject: swaks$' "$QUEUE"/mess/*
+	queued_messages | grep -q '^Subject: swaks$'
 }
 
 @test "50 concurrent sessions x 5 messages: all committed, distinct IDs" {
@@ -209,8 +209,8 @@ print(len(ids), len(set(ids)), len(errors))
 PY
 	[ "$output" = "250 250 0" ]
 	[ "$(queued_count)" -eq 250 ]
-	[ "$(ls "$QUEUE/mess" | wc -l)" -eq 250 ]
+	[ "$(ls "$QUEUE/todo" | wc -l)" -eq 250 ]
 	for i in $(seq 0 49); do
-		grep -lq "^Subject: $i-4\$" "$QUEUE"/mess/* || { echo "missing $i"; false; }
+		queued_messages | grep -q "^Subject: $i-4\$" || { echo "missing $i"; false; }
 	done
 }

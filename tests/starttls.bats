@@ -38,7 +38,7 @@ start_wrapper() {	# start_wrapper [UCSPITLS value, or -]
 	[[ "$output" == *"<~  235 2.7.0 Authentication successful"* ]]
 	# before TLS, no AUTH on offer
 	[[ "$(echo "$output" | sed -n '/<-  250-STARTTLS/,/220 2.0.0/p')" != *"AUTH"* ]]
-	grep -q ' with ESMTPSA$' "$QUEUE"/mess/*
+	queued_messages | grep -q ' with ESMTPSA$'
 	grep -q 'tls: SSL_PROTOCOL=TLSv1' "$LOG"
 }
 
@@ -55,7 +55,7 @@ with smtplib.SMTP("127.0.0.1", int(sys.argv[1])) as s:
     print(s.sendmail("alice@example.org", ["y@remote.test"], "Subject: tls\r\n\r\nsecret body\r\n"))
 PY
 	[ "$output" = "{}" ]
-	grep -q '^secret body$' "$QUEUE"/mess/*
+	queued_messages | grep -q '^secret body$'
 }
 
 @test "openssl s_client -starttls smtp" {
@@ -131,6 +131,6 @@ PY
 	[ "$status" -eq 0 ]
 	[[ "$output" == *" ~> EHLO "* ]]
 	# smtpd cannot know the channel is encrypted: plain ESMTP, no AUTH
-	grep -q ' with ESMTP$' "$QUEUE"/mess/*
+	queued_messages | grep -q ' with ESMTP$'
 	[[ "$output" != *"AUTH PLAIN"* ]]
 }
