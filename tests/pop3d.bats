@@ -360,13 +360,14 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 s.sendall(b"USER alice@example.org\r\nPASS s3cret\r\nDELE 1\r\nRSET\r\nRETR 1\r\n")
 time.sleep(8)
 PY
-	local client=$!
-	sleep 1
-	pgrep -x pop3d >/dev/null	# sending, blocked
-	sleep 3
+	local client=$! i
+	# this test's pop3d (no other), sending and blocked, then cut off
+	for i in $(seq 300); do pgrep -f "^$POP3D -C $CONF" >/dev/null && break; sleep 0.1; done
+	pgrep -f "^$POP3D -C $CONF" >/dev/null
+	for i in $(seq 300); do pgrep -f "^$POP3D -C $CONF" >/dev/null || break; sleep 0.1; done
 	# the client still holds the connection open, and pop3d is gone
 	kill -0 "$client"
-	! pgrep -x pop3d >/dev/null || false
+	! pgrep -f "^$POP3D -C $CONF" >/dev/null || false
 	kill "$client"
 	grep -q 'lost connection before QUIT: nothing deleted' "$LOG"
 	[ "$(ls "$MAILDIR/cur" | wc -l)" -eq 1 ]

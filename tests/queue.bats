@@ -56,8 +56,11 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 }
 
 @test "POSTERN_CONF and POSTERN_QUEUE stand in for -C and -Q" {
-	run bash -c "printf 'QUIT\n' | POSTERN_CONF='$CONF' POSTERN_QUEUE='$QUEUE' '$SMTPD' 2>/dev/null"
+	run bash -c "printf 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nhi\n.\nQUIT\n' | POSTERN_CONF='$CONF' POSTERN_QUEUE='$QUEUE' '$SMTPD' 2>/dev/null"
+	# mx.test: the hostname of $CONF, not of /etc/postern
 	[[ "${lines[0]}" == "220 mx.test ESMTP"* ]]
+	[[ "${lines[5]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "$(queued_count)" -eq 1 ]
 }
 
 @test "-h prints usage" {
