@@ -6,9 +6,17 @@
  *
  *   floor     one file: write, fsync, rename in the same directory,
  *             fsync the directory (bench/floor.c's commit; 2 fsyncs)
- *   postern   queue.c: message and envelope made as anonymous files
- *             (O_TMPFILE) in tmp/, both fsynced, linked into mess/ and
- *             todo/, both directories fsynced (4 fsyncs)
+ *   postern   queue.c since 2026-12-04: one anonymous file (O_TMPFILE)
+ *             in tmp/ with message, envelope and trailer, fsynced,
+ *             linked into todo/, todo/ fsynced (2 fsyncs)
+ *   onesync   as postern, but linked before its only fsync, and todo/
+ *             not synced: what the ordered-journal path of ext4
+ *             (data=ordered) or xfs would do, where that one journal
+ *             commit carries data and name (1 fsync; not used by
+ *             postern until the crash-state checker proves it)
+ *   twofile   queue.c from 2026-12-03 to 2026-12-04: message and
+ *             envelope as two anonymous files, both fsynced, linked
+ *             into mess/ and todo/, both directories fsynced (4 fsyncs)
  *   renamed   queue.c before 2026-12-03 (and its fallback): named files
  *             in tmp/, renamed into mess/ and todo/ (4 fsyncs)
  *   spec      SPEC's literal protocol: as renamed, without the fsync of
@@ -39,7 +47,8 @@
 
 #define MAX_SYNCS 4
 
-enum variant { FLOOR, RENAMED, SPEC, SAMEDIR, THREADS, EARLY, POSTERN };
+enum variant { FLOOR, RENAMED, SPEC, SAMEDIR, THREADS, EARLY, TWOFILE,
+    POSTERN, ONESYNC, VARIANTS };
 
 struct dirs {
 	int tmp, mess, todo;
@@ -90,6 +99,9 @@ sync_envelope(void *arg)
 	return NULL;
 }
 
+static void one_file(enum variant v, struct dirs *d, const char *id,
+    const char *msg, size_t n, const char *env, size_t envlen);
+
 static void
 commit(enum variant v, struct dirs *d, const char *id, const char *msg,
     size_t n)
@@ -102,7 +114,11 @@ commit(enum variant v, struct dirs *d, const char *id, const char *msg,
 
 	snprintf(m, sizeof m, ".m%s", id);
 	snprintf(e, sizeof e, ".e%s", id);
-	if (v == POSTERN) {
+	if (v == POSTERN || v == ONESYNC) {
+		one_file(v, d, id, msg, n, env, sizeof env);
+		return;
+	}
+	if (v == TWOFILE) {
 		char path[64];
 		mfd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
 		efd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
@@ -169,6 +185,42 @@ commit(enum variant v, struct dirs *d, const char *id, const char *msg,
 }
 
 static void
+link_into(int fd, int dir, const char *id)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, path, dir, id, AT_SYMLINK_FOLLOW) < 0)
+		exit(1);
+}
+
+/* One file: message, envelope, trailer (queue(5)). */
+static void
+one_file(enum variant v, struct dirs *d, const char *id, const char *msg,
+    size_t n, const char *env, size_t envlen)
+{
+	char trailer[40];
+	int fd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
+
+	snprintf(trailer, sizeof trailer, "PQE1 %016zx %016zx\n", n, envlen);
+	if (fd < 0 || write(fd, msg, n) != (ssize_t)n ||
+	    write(fd, env, envlen) != (ssize_t)envlen ||
+	    write(fd, trailer, 39) != 39)
+		exit(1);
+	if (v == ONESYNC) {
+		link_into(fd, d->todo, id);
+		timed_fsync(fd, 0);
+		close(fd);
+		return;
+	}
+	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	timed_fsync(fd, 0);
+	link_into(fd, d->todo, id);
+	close(fd);
+	timed_fsync(d->todo, 1);
+}
+
+static void
 worker(const char *queue, int k, int msgs, enum variant v)
 {
 	char msg[4096], id[40];
@@ -192,7 +244,7 @@ int
 main(int argc, char **argv)
 {
 	static const char *const names[] = { "floor", "renamed", "spec",
-	    "samedir", "threads", "early", "postern" };
+	    "samedir", "threads", "early", "twofile", "postern", "onesync" };
 	int procs, msgs, v = -1, q;
 	long long t0;
 	double seconds;
@@ -201,7 +253,7 @@ main(int argc, char **argv)
 		return 2;
 	procs = atoi(argv[2]);
 	msgs = atoi(argv[3]);
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; i < VARIANTS; i++)
 		if (strcmp(argv[4], names[i]) == 0)
 			v = i;
 	if (v < 0 || procs < 1 || msgs < 1)
