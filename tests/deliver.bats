@@ -219,7 +219,7 @@ load deliver_helper
 	done
 	[ -e "$TESTDIR/fake/1.eml" ]
 	grep -q 'asked to retry every message now' "$TESTDIR/deliver.log"
-	kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
+	kill "$DAEMON_PID"; wait "$DAEMON_PID"	# SIGTERM ends it in order: status 0
 	DAEMON_PID=
 }
 
@@ -243,7 +243,7 @@ load deliver_helper
 	done
 	[ "$(maildir_files alice | wc -l)" -eq 1 ]
 	kill "$DAEMON_PID"
-	wait "$DAEMON_PID" || true
+	wait "$DAEMON_PID"	# SIGTERM ends it in order: status 0
 	DAEMON_PID=
 }
 
@@ -298,7 +298,7 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 	done
 	[ ! -e "$QUEUE/mess/orphan" ]
 	kill -0 "$DAEMON_PID"
-	kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
+	kill "$DAEMON_PID"; wait "$DAEMON_PID"	# SIGTERM ends it in order: status 0
 	DAEMON_PID=
 }
 
@@ -370,7 +370,7 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 		sleep 0.1
 	done
 	[ -e "$TESTDIR/fake/1.eml" ]
-	kill "$DAEMON_PID"; wait "$DAEMON_PID" || true
+	kill "$DAEMON_PID"; wait "$DAEMON_PID"	# SIGTERM ends it in order: status 0
 	DAEMON_PID=
 }
 
