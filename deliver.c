@@ -669,7 +669,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;
 	}
-	dv.statefd = queue_subdir(dv.q.dirfd, "state");
+	dv.statefd = queue_subdir(&dv.q, "state");
 	if (dv.statefd < 0) {
 		fprintf(stderr, "deliver: %s/state: %s\n", queuedir,
 		    strerror(errno));

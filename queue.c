@@ -41,10 +41,10 @@
  * otherwise ENOTDIR or EPERM, and the program refuses to work.
  */
 int
-queue_subdir(int dirfd, const char *name)
+queue_subdir(const struct queue *q, const char *name)
 {
-	struct stat queue, sub;
-	int fd;
+	struct stat sub;
+	int dirfd = q->dirfd, fd;
 
 	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
 		return -1;
@@ -55,8 +55,7 @@ queue_subdir(int dirfd, const char *name)
 			errno = ENOTDIR;
 		return -1;
 	}
-	if (fstat(dirfd, &queue) < 0 || fstat(fd, &sub) < 0 ||
-	    sub.st_uid != queue.st_uid) {
+	if (fstat(fd, &sub) < 0 || sub.st_uid != q->owner) {
 		close(fd);
 		errno = EPERM;
 		return -1;
@@ -67,6 +66,8 @@ queue_subdir(int dirfd, const char *name)
 int
 queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 {
+	struct stat st;
+
 	q->tmpfd = q->messfd = q->todofd = -1;
 	q->anonymous = -1;
 	q->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -75,9 +76,11 @@ queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 		    strerror(errno));
 		return -1;
 	}
-	if ((q->tmpfd = queue_subdir(q->dirfd, "tmp")) < 0 ||
-	    (q->messfd = queue_subdir(q->dirfd, "mess")) < 0 ||
-	    (q->todofd = queue_subdir(q->dirfd, "todo")) < 0 ||
+	/* Every subdirectory must be the queue owner's; looked up once. */
+	q->owner = fstat(q->dirfd, &st) == 0 ? st.st_uid : (uid_t)-1;
+	if ((q->tmpfd = queue_subdir(q, "tmp")) < 0 ||
+	    (q->messfd = queue_subdir(q, "mess")) < 0 ||
+	    (q->todofd = queue_subdir(q, "todo")) < 0 ||
 	    (mkfifoat(q->dirfd, "trigger", 0600) < 0 && errno != EEXIST)) {
 		snprintf(err, errlen, "queue directory %s: %s%s", path,
 		    strerror(errno), errno == ENOTDIR || errno == EPERM ?
@@ -133,7 +136,7 @@ anonymous_files_work(struct queue *q)
  * possible (name set to ""), else a unique name in tmp/.
  */
 static int
-create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
+create_tmp(struct queue *q, char *name, size_t namesize)
 {
 	static unsigned long serial;
 	struct timeval tv;
@@ -151,8 +154,8 @@ create_tmp(struct queue *q, char *name, size_t namesize, const char *suffix)
 	}
 	for (int tries = 0; tries < 5; tries++) {
 		gettimeofday(&tv, NULL);
-		snprintf(name, namesize, "%ld.%ld.%ld.%lu%s", (long)getpid(),
-		    (long)tv.tv_sec, (long)tv.tv_usec, serial++, suffix);
+		snprintf(name, namesize, "%ld.%ld.%ld.%lu", (long)getpid(),
+		    (long)tv.tv_sec, (long)tv.tv_usec, serial++);
 		fd = openat(q->tmpfd, name,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (fd >= 0 || errno != EEXIST)
@@ -192,7 +195,7 @@ qmsg_create(struct queue *q, struct qmsg *m)
 	struct stat st;
 
 	m->id[0] = '\0';
-	m->fd = create_tmp(q, m->tmpname, sizeof m->tmpname, "");
+	m->fd = create_tmp(q, m->tmpname, sizeof m->tmpname);
 	if (m->fd < 0)
 		return -1;
 	if (fstat(m->fd, &st) < 0) {

@@ -16,6 +16,7 @@ struct queue {
 	int messfd;
 	int todofd;
 	int anonymous;	/* O_TMPFILE + linkat work here: 1, 0, -1 unknown */
+	uid_t owner;	/* of the queue directory */
 };
 
 struct qmsg {
@@ -42,7 +43,7 @@ ssize_t qmessage_read(const struct qmessage *m, void *buf, size_t n,
     long long off);
 
 int queue_open(struct queue *q, const char *path, char *err, size_t errlen);
-int queue_subdir(int dirfd, const char *name);
+int queue_subdir(const struct queue *q, const char *name);
 void queue_close(struct queue *q);
 int qmsg_create(struct queue *q, struct qmsg *m);
 int qmsg_write(struct qmsg *m, const void *p, size_t n);
