@@ -36,7 +36,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-pop3.socket postern-pop3@.service postern-pop3s.conf \
 	xinetd.postern inetd.conf tcpserver-run postern.sysusers postern.tmpfiles
 
-COMMON = util.o log.o config.o conffile.o queue.o db.o tables.o address.o access.o route.o dns.o
+COMMON = util.o log.o config.o conffile.o queue.o crc32.o fsorder.o db.o tables.o address.o access.o route.o dns.o
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
@@ -76,7 +76,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns remote; do \
+	for t in session address tables pop3 dns remote qentry; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

@@ -109,6 +109,15 @@ apply_setting(struct config *c, const char *key, const char *v)
 	}
 	if (strcmp(key, "strictsync") == 0)
 		return parse_bool(v, &c->strictsync);
+	if (strcmp(key, "queuesync") == 0) {
+		if (strcmp(v, "portable") == 0)
+			c->queuesync_ordered = 0;
+		else if (strcmp(v, "ordered") == 0)
+			c->queuesync_ordered = 1;
+		else
+			return -1;
+		return 0;
+	}
 	if (strcmp(key, "casesensitive") == 0)
 		return parse_bool(v, &c->casesensitive);
 	if (strcmp(key, "authplaintext") == 0)

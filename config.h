@@ -34,6 +34,7 @@ struct config {
 	unsigned greetdelay;
 	enum barelf_policy barelf;
 	int strictsync;
+	int queuesync_ordered;		/* queuesync ordered */
 	int casesensitive;
 	int vrfy;
 	int expn;

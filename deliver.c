@@ -175,7 +175,7 @@ read_envelope(struct deliver *dv, const char *id, struct buf *env,
     time_t *arrival)
 {
 	struct stat entry, message;
-	long long msglen, envlen;
+	struct qentry e;
 	enum entry_kind kind = ENTRY_UNREADABLE;
 	int fd = openat(dv->q.todofd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
@@ -186,10 +186,19 @@ read_envelope(struct deliver *dv, const char *id, struct buf *env,
 		return ENTRY_UNREADABLE;
 	}
 	*arrival = entry.st_mtime;
-	switch (qentry_parse(fd, &msglen, &envlen)) {
+	switch (qentry_parse(fd, &e)) {
 	case 0:
-		if (read_part(fd, msglen, envlen, env) == 0)
-			kind = ENTRY_ONE_FILE;
+		/* Torn by a crash (blocks of it never written): garbage,
+		 * as a file cut short. */
+		switch (qentry_verify(fd, &e)) {
+		case 0:
+			if (read_part(fd, e.msglen, e.envlen, env) == 0)
+				kind = ENTRY_ONE_FILE;
+			break;
+		case 1:
+			kind = ENTRY_GARBAGE;
+			break;
+		}
 		break;
 	case 1:
 		if (fstatat(dv->q.messfd, id, &message, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -669,6 +678,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "deliver: %s\n", err);
 		return 1;
 	}
+	if (dv.cfg.queuesync_ordered)	/* for the bounces it queues */
+		queue_sync_ordered(&dv.q);
 	dv.statefd = queue_subdir(&dv.q, "state");
 	if (dv.statefd < 0) {
 		fprintf(stderr, "deliver: %s/state: %s\n", queuedir,

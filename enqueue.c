@@ -171,6 +171,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "enqueue: %s\n", err);
 		fail(EXIT_QUEUE, err);
 	}
+	if (cfg.queuesync_ordered)
+		queue_sync_ordered(&q);
 	if (qmsg_create(&q, &m) < 0)
 		fail(EXIT_QUEUE, "cannot create queue file");
 

@@ -18,7 +18,11 @@
 
 #include "util.h"
 
-/* Creates DIR, DIR/tmp, DIR/new and DIR/cur as needed, and parents. */
+/*
+ * Creates DIR, DIR/tmp, DIR/new and DIR/cur as needed, and parents, each
+ * new one synced into its parent: new/ must survive a crash with the
+ * first message delivered into it.
+ */
 int
 maildir_create(const char *dir)
 {
@@ -32,16 +36,16 @@ maildir_create(const char *dir)
 		if (*p != '/')
 			continue;
 		*p = '\0';
-		if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		if (mkdir_durable(AT_FDCWD, path, 0700) < 0)
 			return -1;
 		*p = '/';
 	}
-	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+	if (mkdir_durable(AT_FDCWD, path, 0700) < 0)
 		return -1;
 	for (size_t i = 0; i < 3; i++) {
 		char sub[4200];
 		snprintf(sub, sizeof sub, "%s/%s", dir, subs[i]);
-		if (mkdir(sub, 0700) < 0 && errno != EEXIST)
+		if (mkdir_durable(AT_FDCWD, sub, 0700) < 0)
 			return -1;
 	}
 	return 0;

@@ -25,6 +25,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,9 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "crc32.h"
+#include "fsorder.h"
+#include "log.h"
 #include "util.h"
 
 /*
@@ -46,7 +50,7 @@ queue_subdir(const struct queue *q, const char *name)
 	struct stat sub;
 	int dirfd = q->dirfd, fd;
 
-	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+	if (mkdir_durable(dirfd, name, 0700) < 0)
 		return -1;
 	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC);
@@ -70,6 +74,7 @@ queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 
 	q->tmpfd = q->messfd = q->todofd = -1;
 	q->anonymous = -1;
+	q->ordered = 0;
 	q->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (q->dirfd < 0) {
 		snprintf(err, errlen, "queue directory %s: %s", path,
@@ -90,6 +95,21 @@ queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * queuesync ordered: one fsync per commit, where the file system is one
+ * that makes it enough (fsorder.c); elsewhere a warning, and the two.
+ */
+void
+queue_sync_ordered(struct queue *q)
+{
+	char why[160];
+
+	q->ordered = fs_orders_links(q->dirfd, why, sizeof why);
+	if (!q->ordered)
+		log_msg(LOG_WARNING, "queuesync ordered not used: %s; "
+		    "committing with two fsyncs", why);
 }
 
 void
@@ -195,6 +215,7 @@ qmsg_create(struct queue *q, struct qmsg *m)
 	struct stat st;
 
 	m->id[0] = '\0';
+	m->crc = 0;
 	m->fd = create_tmp(q, m->tmpname, sizeof m->tmpname);
 	if (m->fd < 0)
 		return -1;
@@ -212,6 +233,7 @@ qmsg_create(struct queue *q, struct qmsg *m)
 int
 qmsg_write(struct qmsg *m, const void *p, size_t n)
 {
+	m->crc = crc32_update(m->crc, p, n);
 	return write_all(m->fd, p, n);
 }
 
@@ -227,6 +249,32 @@ start_writeback(int fd)
 #else
 	(void)fd;
 #endif
+}
+
+/*
+ * The entry is linked into todo/ first, and the one fsync of the file
+ * then commits data and name in one journal transaction.  Until it
+ * returns, deliver may find the entry; a crash may leave it torn, which
+ * its checksum tells (queue(5)).
+ */
+static int
+commit_ordered(struct queue *q, struct qmsg *m, int fd)
+{
+	if (publish(q, fd, m->tmpname, q->todofd, m->id) < 0) {
+		discard(q, fd, m->tmpname);
+		return -1;
+	}
+	m->tmpname[0] = '\0';
+	if (fsync(fd) < 0) {
+		close(fd);
+		unlinkat(q->todofd, m->id, 0);
+		return -1;
+	}
+	if (close(fd) < 0) {
+		unlinkat(q->todofd, m->id, 0);
+		return -1;
+	}
+	return 0;
 }
 
 /*
@@ -246,11 +294,14 @@ qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
 	m->fd = -1;
 	if (fstat(fd, &st) < 0)
 		goto fail;
-	snprintf(trailer, sizeof trailer, "PQE1 %016llx %016llx\n",
-	    (unsigned long long)st.st_size, (unsigned long long)envlen);
+	snprintf(trailer, sizeof trailer, "PQE1 %016llx %016llx %08lx\n",
+	    (unsigned long long)st.st_size, (unsigned long long)envlen,
+	    (unsigned long)crc32_update(m->crc, env, envlen));
 	if (write_all(fd, env, envlen) < 0 ||
 	    write_all(fd, trailer, QENTRY_TRAILER_SIZE) < 0)
 		goto fail;
+	if (q->ordered)
+		return commit_ordered(q, m, fd);
 	start_writeback(fd);
 	if (fsync(fd) < 0 || publish(q, fd, m->tmpname, q->todofd, m->id) < 0)
 		goto fail;
@@ -290,17 +341,34 @@ queue_trigger(struct queue *q)
 	}
 }
 
+/* The n (at most 16) lower-case hex digits at t; -1 if they are not. */
+static long long
+hex_field(const char *t, int n)
+{
+	unsigned long long v = 0;
+
+	for (int i = 0; i < n; i++) {
+		const char *d = strchr("0123456789abcdef", t[i]);
+
+		if (t[i] == '\0' || d == NULL)
+			return -1;
+		v = v << 4 | (unsigned long long)(d - "0123456789abcdef");
+	}
+	return v > (unsigned long long)LLONG_MAX ? -1 : (long long)v;
+}
+
 /*
  * Whether fd is a one-file entry (message, envelope, trailer) whose
- * trailer accounts for every octet: 0 and the two lengths; 1 when it is
- * not (a file cut short, or an old-format file); -1 on a read error.
+ * trailer accounts for every octet: 0, and *e filled; 1 when it is not
+ * (a file cut short, or an old-format file); -1 on a read error.  The
+ * checksum is only read here; qentry_verify checks it.
  */
 int
-qentry_parse(int fd, long long *msglen, long long *envlen)
+qentry_parse(int fd, struct qentry *e)
 {
-	char t[QENTRY_TRAILER_SIZE + 1], *end;
+	char t[QENTRY_TRAILER_SIZE + 1];
 	struct stat st;
-	unsigned long long m, e;
+	long long m, n, c;
 
 	if (fstat(fd, &st) < 0)
 		return -1;
@@ -310,21 +378,44 @@ qentry_parse(int fd, long long *msglen, long long *envlen)
 	    QENTRY_TRAILER_SIZE) != QENTRY_TRAILER_SIZE)
 		return -1;
 	t[QENTRY_TRAILER_SIZE] = '\0';
-	if (memcmp(t, "PQE1 ", 5) != 0 || t[21] != ' ' ||
+	if (memcmp(t, "PQE1 ", 5) != 0 || t[21] != ' ' || t[38] != ' ' ||
 	    t[QENTRY_TRAILER_SIZE - 1] != '\n')
 		return 1;
-	m = strtoull(t + 5, &end, 16);
-	if (end != t + 21)
+	m = hex_field(t + 5, 16);
+	n = hex_field(t + 22, 16);
+	c = hex_field(t + 39, 8);
+	if (m < 0 || n < 3 || c < 0 || m > st.st_size || n > st.st_size ||
+	    m + n + QENTRY_TRAILER_SIZE != st.st_size)
 		return 1;
-	e = strtoull(t + 22, &end, 16);
-	if (end != t + QENTRY_TRAILER_SIZE - 1 || e < 3 ||
-	    m > (unsigned long long)st.st_size || e > (unsigned long long)
-	    st.st_size || m + e + QENTRY_TRAILER_SIZE !=
-	    (unsigned long long)st.st_size)
-		return 1;
-	*msglen = (long long)m;
-	*envlen = (long long)e;
+	e->msglen = m;
+	e->envlen = n;
+	e->crc = (uint32_t)c;
 	return 0;
+}
+
+/*
+ * Whether the message and envelope of a parsed entry still have the
+ * checksum they were written with: 0 yes, 1 no (a file torn by a crash,
+ * whose blocks did not all reach the disk), -1 on a read error.
+ */
+int
+qentry_verify(int fd, const struct qentry *e)
+{
+	char buf[65536];
+	long long off = 0, end = e->msglen + e->envlen;
+	uint32_t crc = 0;
+
+	while (off < end) {
+		size_t want = end - off < (long long)sizeof buf ?
+		    (size_t)(end - off) : sizeof buf;
+		ssize_t n = pread(fd, buf, want, off);
+
+		if (n <= 0)
+			return -1;
+		crc = crc32_update(crc, buf, (size_t)n);
+		off += n;
+	}
+	return crc == e->crc ? 0 : 1;
 }
 
 /*
@@ -335,14 +426,16 @@ int
 qmessage_open(int dirfd, const char *id, struct qmessage *m)
 {
 	struct stat st;
-	long long envlen;
+	struct qentry e;
 	int r;
 
 	m->fd = openat(dirfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (m->fd < 0)
 		return -1;
-	r = qentry_parse(m->fd, &m->len, &envlen);
-	if (r == 1 && fstat(m->fd, &st) == 0) {
+	r = qentry_parse(m->fd, &e);
+	if (r == 0)
+		m->len = e.msglen;
+	else if (r == 1 && fstat(m->fd, &st) == 0) {
 		m->len = st.st_size;
 		r = 0;
 	}

@@ -6,6 +6,7 @@
 #define POSTERN_QUEUE_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define QUEUE_ID_MAX 64
@@ -17,10 +18,12 @@ struct queue {
 	int todofd;
 	int anonymous;	/* O_TMPFILE + linkat work here: 1, 0, -1 unknown */
 	uid_t owner;	/* of the queue directory */
+	int ordered;	/* one fsync per commit (queuesync ordered) */
 };
 
 struct qmsg {
 	int fd;
+	uint32_t crc;	/* CRC-32 of what is written so far */
 	char tmpname[64];
 	char id[QUEUE_ID_MAX];
 };
@@ -34,16 +37,27 @@ struct qmessage {
 	long long len;
 };
 
-/* A one-file entry ends in "PQE1 <16 hex: message> <16 hex: envelope>\n". */
-#define QENTRY_TRAILER_SIZE 39
+/*
+ * A one-file entry ends in
+ * "PQE1 <16 hex: message> <16 hex: envelope> <8 hex: CRC-32>\n".
+ */
+#define QENTRY_TRAILER_SIZE 48
 
-int qentry_parse(int fd, long long *msglen, long long *envlen);
+struct qentry {
+	long long msglen;
+	long long envlen;
+	uint32_t crc;	/* of the message and the envelope */
+};
+
+int qentry_parse(int fd, struct qentry *e);
+int qentry_verify(int fd, const struct qentry *e);
 int qmessage_open(int dirfd, const char *id, struct qmessage *m);
 ssize_t qmessage_read(const struct qmessage *m, void *buf, size_t n,
     long long off);
 
 int queue_open(struct queue *q, const char *path, char *err, size_t errlen);
 int queue_subdir(const struct queue *q, const char *name);
+void queue_sync_ordered(struct queue *q);
 void queue_close(struct queue *q);
 int qmsg_create(struct queue *q, struct qmsg *m);
 int qmsg_write(struct qmsg *m, const void *p, size_t n);

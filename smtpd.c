@@ -190,6 +190,8 @@ main(int argc, char **argv)
 		qmailqueue_init(&qqsink, qmailqueue);
 	else if (queue_open(&queue, queuedir, err, sizeof err) < 0)
 		die_unavailable(err);
+	else if (cfg.queuesync_ordered)
+		queue_sync_ordered(&queue);
 
 	s = malloc(sizeof *s);
 	if (s == NULL)

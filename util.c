@@ -7,10 +7,12 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,6 +132,37 @@ parse_ulong(const char *s, unsigned long long max, unsigned long long *out)
 	}
 	*out = v;
 	return 0;
+}
+
+/*
+ * mkdirat, made durable: a directory just made is reachable after a
+ * crash only once its parent is synced, and mail put in it (a queue
+ * subdirectory, a new Maildir) would be lost with it.  0 when the
+ * directory exists, made now or before; -1 on an error.
+ */
+int
+mkdir_durable(int dirfd, const char *path, mode_t mode)
+{
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	int pfd, r;
+
+	if (mkdirat(dirfd, path, mode) < 0)
+		return errno == EEXIST ? 0 : -1;
+	if (slash == NULL)
+		str_copy(parent, ".", sizeof parent);
+	else if (slash == path)
+		str_copy(parent, "/", sizeof parent);
+	else if ((size_t)(slash - path) < sizeof parent)
+		str_copy(parent, path, (size_t)(slash - path) + 1);
+	else
+		return -1;
+	pfd = openat(dirfd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return -1;
+	r = fsync(pfd);
+	close(pfd);
+	return r;
 }
 
 int

@@ -33,6 +33,7 @@ int str_casecmp_n(const char *a, const char *b, size_t n);
 int parse_ulong(const char *s, unsigned long long max, unsigned long long *out);
 
 int write_all(int fd, const void *p, size_t n);
+int mkdir_durable(int dirfd, const char *path, mode_t mode);
 ssize_t read_retry(int fd, void *p, size_t n);
 
 size_t random_below(size_t n);

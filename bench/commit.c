@@ -45,6 +45,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32.h"
+
 #define MAX_SYNCS 4
 
 enum variant { FLOOR, RENAMED, SPEC, SAMEDIR, THREADS, EARLY, TWOFILE,
@@ -199,13 +201,15 @@ static void
 one_file(enum variant v, struct dirs *d, const char *id, const char *msg,
     size_t n, const char *env, size_t envlen)
 {
-	char trailer[40];
+	char trailer[49];
 	int fd = openat(d->tmp, ".", O_TMPFILE | O_WRONLY, 0600);
 
-	snprintf(trailer, sizeof trailer, "PQE1 %016zx %016zx\n", n, envlen);
+	snprintf(trailer, sizeof trailer, "PQE1 %016zx %016zx %08lx\n", n,
+	    envlen, (unsigned long)crc32_update(crc32_update(0, msg, n), env,
+	    envlen));
 	if (fd < 0 || write(fd, msg, n) != (ssize_t)n ||
 	    write(fd, env, envlen) != (ssize_t)envlen ||
-	    write(fd, trailer, 39) != 39)
+	    write(fd, trailer, 48) != 48)
 		exit(1);
 	if (v == ONESYNC) {
 		link_into(fd, d->todo, id);

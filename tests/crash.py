@@ -28,6 +28,9 @@ import sys
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import qentry  # noqa: E402  (the tests' reader of queue(5) entries)
+
 smtpd, enqueue, conf, queue, rounds = sys.argv[1:5] + [int(sys.argv[5])]
 random.seed(int(os.environ.get("CRASH_SEED", "1")))
 bodies, acked = {}, {}
@@ -153,12 +156,11 @@ def main():
     complete = {}
     for name in todo:
         data = open(os.path.join(queue, "todo", name), "rb").read()
-        m = re.fullmatch(rb"PQE1 ([0-9a-f]{16}) ([0-9a-f]{16})\n", data[-39:])
-        if not m or int(m.group(1), 16) + int(m.group(2), 16) + 39 != len(data):
+        parts = qentry.parse(data)
+        if parts is None:
             failures.append("todo/%s is not a whole queue entry" % name)
             continue
-        mlen, elen = int(m.group(1), 16), int(m.group(2), 16)
-        msg, env = data[:mlen], data[mlen:mlen + elen]
+        msg, env = parts
         tag = content_tag(msg)
         if tag is None or not msg.endswith(bodies[tag]):
             failures.append("todo/%s does not hold a complete message" % name)

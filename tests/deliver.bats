@@ -379,16 +379,10 @@ sys.stdout.write('HELO c\n' + ''.join('MAIL FROM:<a@b.test>\nRCPT TO:<alice@exam
 # CUT octets removed from its end, as a file cut short would be.
 one_file_entry() {
 	mkdir -p "$QUEUE/todo"
-	python3 - "$QUEUE/todo/$1" "$2" "$3" "${4:-0}" <<'PY'
-import sys
-path, msg, env, cut = sys.argv[1], sys.argv[2].encode(), sys.argv[3].encode(), int(sys.argv[4])
-env = env.replace(b"|", b"\0")
-data = msg + env + b"PQE1 %016x %016x\n" % (len(msg), len(env))
-open(path, "wb").write(data[:len(data) - cut])
-PY
+	python3 "$TOP/tests/qentry.py" build "$QUEUE/todo/$1" "$2" "$3" "${4:-0}"
 }
 
-@test "a one-file queue entry (message, envelope, trailer) is delivered; one cut short never is" {
+@test "a one-file queue entry (message, envelope, trailer) is delivered; one cut short or torn never is" {
 	one_file_entry 1.A $'Subject: one file\n\nbody of one\n' 'Fa@b.test|Talice@example.org|Tbob@example.org||'
 	run_deliver
 	[ "$(maildir_files alice | wc -l)" -eq 1 ]
@@ -401,10 +395,15 @@ PY
 	# a trailer that does not account for every octet: garbage, removed
 	one_file_entry 2.A $'Subject: cut\n\nbody\n' 'Fa@b.test|Talice@example.org||' 5
 	one_file_entry 3.A $'Subject: cut\n\nbody\n' 'Fa@b.test|Talice@example.org||' 45
+	# torn: every length right, but a block of it never reached the
+	# disk (zeros where "cut" was): the CRC-32 tells
+	one_file_entry 6.A $'Subject: cut\n\nbody\n' 'Fa@b.test|Talice@example.org||'
+	printf '\0\0\0' | dd of="$QUEUE/todo/6.A" bs=1 seek=9 conv=notrunc status=none
 	run_deliver
 	[ "$(maildir_files alice | wc -l)" -eq 1 ]
 	grep -q 'id=2.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
 	grep -q 'id=3.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
+	grep -q 'id=6.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
 	queue_is_empty
 }
 

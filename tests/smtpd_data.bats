@@ -16,7 +16,7 @@ teardown() { teardown_postern; }
 	[ -z "$(ls "$QUEUE/tmp")" ]
 	# message, envelope, trailer: every octet accounted for
 	entry message "$QUEUE/todo/$id" | grep -q '^Subject: t$'
-	[ "$(tail -c 39 "$QUEUE/todo/$id" | cut -c1-5)" = "PQE1 " ]
+	[ "$(tail -c 48 "$QUEUE/todo/$id" | cut -c1-5)" = "PQE1 " ]
 	grep -q "queued id=$id from=<a@b.test> size=20 nrcpt=1 client=local" "$LOG"
 }
 

@@ -1,0 +1,41 @@
+/*
+ * libFuzzer target: a queue entry as a damaged disk or a hostile
+ * writer may leave it (queue(5)): the trailer parser, the checksum and
+ * the reads of the message part that deliver makes.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "../../queue.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct qentry e;
+	struct qmessage m;
+	char buf[4096];
+	int fd = memfd_create("entry", 0);
+
+	if (fd < 0)
+		abort();
+	if (size > 0 && write(fd, data, size) != (ssize_t)size)
+		abort();
+	if (qentry_parse(fd, &e) == 0) {
+		/* what a trailer accepts must lie inside the file */
+		if (e.msglen < 0 || e.envlen < 3 ||
+		    (size_t)(e.msglen + e.envlen) + QENTRY_TRAILER_SIZE != size)
+			abort();
+		(void)qentry_verify(fd, &e);
+	}
+	m.fd = fd;
+	m.len = (long long)size;
+	for (long long off = 0; qmessage_read(&m, buf, sizeof buf, off) > 0;
+	    off += (long long)sizeof buf)
+		;
+	close(fd);
+	return 0;
+}
