@@ -47,4 +47,8 @@ int client_net_parse(struct client_net *n, const char *text);
 void client_net_narrow(struct client_net *n, unsigned prefix);
 void client_net_key(const struct client_net *n, char *out, size_t outsize);
 
+/* "host", "host:port", "[192.0.2.1]:port", "[2001:db8::1]:port". */
+int parse_host_port(const char *text, char *host, size_t hostsize,
+    unsigned short *port);
+
 #endif

@@ -125,31 +125,3 @@ dns_mx(const char *domain, struct mx_host *hosts, size_t max, size_t *n)
 	shuffle_equals(hosts, *n);
 	return MX_OK;
 }
-
-/* "host", "host:port", "[192.0.2.1]:port", "[2001:db8::1]:port". */
-int
-parse_host_port(const char *text, char *host, size_t hostsize,
-    unsigned short *port)
-{
-	const char *colon, *end;
-	unsigned long long p = 25;
-
-	if (text[0] == '[') {
-		end = strchr(text, ']');
-		if (end == NULL || (end[1] != '\0' && end[1] != ':'))
-			return -1;
-		colon = end[1] == ':' ? end + 1 : NULL;
-		text++;
-	} else {
-		colon = strrchr(text, ':');
-		end = colon ? colon : text + strlen(text);
-	}
-	if (end == text || (size_t)(end - text) >= hostsize)
-		return -1;
-	if (colon != NULL && (parse_ulong(colon + 1, 65535, &p) < 0 || p == 0))
-		return -1;
-	memcpy(host, text, (size_t)(end - text));
-	host[end - text] = '\0';
-	*port = (unsigned short)p;
-	return 0;
-}

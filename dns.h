@@ -23,7 +23,5 @@ enum mx_result dns_parse_mx(const unsigned char *answer, int len,
     struct mx_host *hosts, size_t max, size_t *n);
 enum mx_result dns_mx(const char *domain, struct mx_host *hosts,
     size_t max, size_t *n);
-int parse_host_port(const char *text, char *host, size_t hostsize,
-    unsigned short *port);
 
 #endif

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "address.h"
 #include "dns.h"
 #include "tables.h"
 #include "util.h"

@@ -23,7 +23,6 @@
 
 #include "address.h"
 #include "conffile.h"
-#include "dns.h"
 #include "util.h"
 
 #define KEY_MAX 1100

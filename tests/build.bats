@@ -145,3 +145,15 @@ teardown() {
 	[[ "$output" == *"Subject: hi"* ]]
 	[ -n "$(ls "$TESTDIR/pm/example.org/b/cur")" ]
 }
+
+@test "make after make SANITIZE=1 builds the programs again, without sanitizers" {
+	local tree=$TESTDIR/tree
+	mkdir "$tree"
+	git -C "$TOP" ls-files -z | (cd "$TOP" && xargs -0 cp --parents -t "$tree")
+	make -s -C "$tree" SANITIZE=1 smtpd >/dev/null
+	nm "$tree/smtpd" | grep -q __asan_init
+	make -s -C "$tree" smtpd >/dev/null
+	! nm "$tree/smtpd" | grep -q __asan || false
+	# and a second plain make has nothing to do
+	[ -z "$(make -C "$tree" smtpd 2>&1 | grep '^cc')" ]
+}
