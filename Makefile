@@ -26,8 +26,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPOSTERN_VERSION=\"$(VERSION)\" $(WARN) \
 	$(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
-PROGRAMS = smtpd enqueue makedb deliver pop3d
-MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8
+PROGRAMS = smtpd enqueue makedb deliver pop3d postern-queue
+MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8 postern-queue.8
 MAN5 = queue.5 postern.conf.5
 CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-submission.socket postern-submission@.service \
@@ -39,7 +39,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # The shared objects go in an archive, so that each program links only
 # those it uses: smtpd, without dns.o, needs no libresolv, and every
 # library not loaded is time saved on each connection (bench/start).
-COMMON_OBJS = util.o log.o config.o conffile.o queue.o crc32.o fsorder.o db.o \
+COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
 	tables.o address.o access.o route.o dns.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
@@ -50,6 +50,7 @@ DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.
 	$(COMMON)
 POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o client.o \
 	maildir.o privdrop.o auth.o $(COMMON)
+QUEUETOOL_OBJS = queuetool.o qitem.o state.o privdrop.o $(COMMON)
 # Listed libraries a program does not use are not loaded; libcrypt is
 # loaded by auth.c on the first password check (dlopen, in libc).
 LIBS = -Wl,--as-needed -lresolv
@@ -74,6 +75,9 @@ deliver: $(DELIVER_OBJS)
 
 pop3d: $(POP3D_OBJS)
 	$(CC) -o $@ $(POP3D_OBJS) $(ALL_LDFLAGS) $(LIBS)
+
+postern-queue: $(QUEUETOOL_OBJS)
+	$(CC) -o $@ $(QUEUETOOL_OBJS) $(ALL_LDFLAGS) $(LIBS)
 
 %.o: %.c *.h .build-flags
 	$(CC) $(ALL_CFLAGS) -c $<

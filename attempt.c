@@ -20,6 +20,7 @@
 #include "bounce.h"
 #include "log.h"
 #include "maildir.h"
+#include "qlock.h"
 #include "remote.h"
 #include "route.h"
 #include "util.h"
@@ -40,6 +41,7 @@ struct attempt {
 	const struct attempt_ctx *ctx;
 	struct msg_state st;
 	struct qmessage msg;
+	int missing;		/* the message file does not exist */
 	time_t deadline;	/* messagetimeout after the child started */
 };
 
@@ -232,18 +234,46 @@ save_and_report(struct attempt *t)
 		finish(a, st);
 }
 
+/*
+ * The message of id, locked for the attempt (qlock.c): 0 go on; 1 leave
+ * it alone, as postern-queue holds it, deleted it or put it on hold.
+ * t->msg.fd is -1 when the message file cannot be opened.
+ */
+static int
+lock_message(struct attempt *t, const char *id)
+{
+	const struct attempt_ctx *a = t->ctx;
+
+	if (qmessage_open(a->q->messfd, id, &t->msg) < 0) {
+		t->missing = errno == ENOENT;
+		return 0;
+	}
+	if (qlock_fd(a->q->messfd, id, t->msg.fd) < 0 ||
+	    queue_is_held(a->q, id) ||
+	    faccessat(a->statefd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		close(t->msg.fd);
+		t->msg.fd = -1;
+		return 1;
+	}
+	return 0;
+}
+
 /* A child's whole job: one message, one attempt, over by deadline. */
 int
 attempt_message(const struct attempt_ctx *a, const char *id, time_t deadline)
 {
 	struct attempt t = { .ctx = a, .deadline = deadline };
 
+	if (lock_message(&t, id) != 0)
+		return 0;
 	if (state_read(a->statefd, id, &t.st) < 0) {
 		log_msg(LOG_ERR, "id=%s unreadable state: %s", id,
 		    strerror(errno));
+		if (t.msg.fd >= 0)
+			close(t.msg.fd);
 		return 1;
 	}
-	if (qmessage_open(a->q->messfd, id, &t.msg) < 0 && errno == ENOENT &&
+	if (t.msg.fd < 0 && t.missing &&
 	    state_count(&t.st, RS_PENDING) == 0 &&
 	    state_count(&t.st, RS_FAILED) == 0) {
 		log_msg(LOG_INFO, "id=%s removed (finished before a crash)", id);

@@ -28,6 +28,7 @@
 #include "config.h"
 #include "log.h"
 #include "privdrop.h"
+#include "qlock.h"
 #include "queue.h"
 #include "route.h"
 #include "state.h"
@@ -171,20 +172,15 @@ enum entry_kind {
  * a queue survives the upgrade).
  */
 static enum entry_kind
-read_envelope(struct deliver *dv, const char *id, struct buf *env,
+read_envelope(struct deliver *dv, int fd, const char *id, struct buf *env,
     time_t *arrival)
 {
 	struct stat entry, message;
 	struct qentry e;
 	enum entry_kind kind = ENTRY_UNREADABLE;
-	int fd = openat(dv->q.todofd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
-	if (fd < 0)
+	if (fstat(fd, &entry) < 0)
 		return ENTRY_UNREADABLE;
-	if (fstat(fd, &entry) < 0) {
-		close(fd);
-		return ENTRY_UNREADABLE;
-	}
 	*arrival = entry.st_mtime;
 	switch (qentry_parse(fd, &e)) {
 	case 0:
@@ -210,7 +206,6 @@ read_envelope(struct deliver *dv, const char *id, struct buf *env,
 		}
 		break;
 	}
-	close(fd);
 	if (kind != ENTRY_ONE_FILE && kind != ENTRY_TWO_FILES)
 		return kind;
 	if (env->len < 3 || env->data[0] != 'F' ||
@@ -241,12 +236,9 @@ leave_todo(struct deliver *dv, const char *id, int one_file)
 		unlinkat(dv->q.todofd, id, 0);
 }
 
-/*
- * Builds state/ID from todo/ID; 1 a message to deliver (of class *cls),
- * 0 nothing to deliver, -1 try again later.
- */
 static int
-admit(struct deliver *dv, const char *id, enum child_class *cls)
+admit_locked(struct deliver *dv, int fd, const char *id,
+    enum child_class *cls)
 {
 	struct msg_state st;
 	struct admission adm = { .st = &st };
@@ -259,7 +251,7 @@ admit(struct deliver *dv, const char *id, enum child_class *cls)
 	str_copy(st.id, id, sizeof st.id);
 	buf_init(&env, ENVELOPE_MAX);
 	buf_init(&adm.keys, ENVELOPE_MAX);
-	kind = read_envelope(dv, id, &env, &st.arrival);
+	kind = read_envelope(dv, fd, id, &env, &st.arrival);
 	if (kind == ENTRY_GARBAGE) {
 		/* A commit that never finished (queue(5)): an entry cut short,
 		 * or an envelope without its message.  Nothing to deliver. */
@@ -296,6 +288,27 @@ out:
 	buf_free(&env);
 	buf_free(&adm.keys);
 	state_free(&st);
+	return r;
+}
+
+/*
+ * Builds state/ID from todo/ID, under the entry's lock (qlock.c); 1 a
+ * message to deliver (of class *cls), 0 nothing to deliver (gone, or
+ * garbage), -1 try again later (postern-queue holds the lock, say).
+ */
+static int
+admit(struct deliver *dv, const char *id, enum child_class *cls)
+{
+	int fd = openat(dv->q.todofd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int r;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (qlock_fd(dv->q.todofd, id, fd) < 0)
+		r = errno == ENOENT ? 0 : -1;
+	else
+		r = admit_locked(dv, fd, id, cls);
+	close(fd);
 	return r;
 }
 
@@ -389,7 +402,7 @@ admit_entry(struct deliver *dv, const char *id)
 	if (faccessat(dv->statefd, id, F_OK, 0) == 0)	/* admitted before a crash */
 		leave_todo(dv, id, faccessat(dv->q.messfd, id, F_OK,
 		    AT_SYMLINK_NOFOLLOW) != 0);
-	else if (admit(dv, id, &cls) == 1)
+	else if (admit(dv, id, &cls) == 1 && !queue_is_held(&dv->q, id))
 		add_waiting(dv, id, cls);
 }
 
@@ -400,7 +413,8 @@ scan_entry(struct deliver *dv, const char *id)
 	struct msg_state st;
 	enum child_class cls = CHILD_REMOTE;
 
-	if (children_busy_with(&dv->ch, id) || is_waiting(dv, id))
+	if (children_busy_with(&dv->ch, id) || is_waiting(dv, id) ||
+	    queue_is_held(&dv->q, id))
 		return;
 	if (state_read(dv->statefd, id, &st) == 0) {
 		if (!dv->force && st.next > time(NULL)) {

@@ -44,31 +44,6 @@ unsafe_code_point(unsigned long cp)
 	    (cp >= 0xfff9 && cp <= 0xfffb);
 }
 
-/* The length of the well-formed UTF-8 sequence at s, 0 if none; *cp its value. */
-static size_t
-utf8_sequence(const unsigned char *s, unsigned long *cp)
-{
-	size_t len;
-
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, *cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, *cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, *cp = s[0] & 0x07;
-	else
-		return 0;
-	for (size_t k = 1; k < len; k++) {
-		if ((s[k] & 0xc0) != 0x80)	/* also stops at the NUL */
-			return 0;
-		*cp = *cp << 6 | (s[k] & 0x3f);
-	}
-	if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
-	    (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /* Copies in to out (of outsize), cleaned as the top of this file says. */
 static void
 clean_line(const char *in, char *out, size_t outsize)
@@ -77,7 +52,7 @@ clean_line(const char *in, char *out, size_t outsize)
 	size_t o = 0;
 
 	while (*s && o + 5 < outsize) {
-		unsigned long cp;
+		unsigned long cp = 0;
 		size_t len = *s >= 0x80 ? utf8_sequence(s, &cp) : 1;
 
 		if (*s < 0x20 || *s == 0x7f) {

@@ -134,6 +134,31 @@ parse_ulong(const char *s, unsigned long long max, unsigned long long *out)
 	return 0;
 }
 
+/* The length of the well-formed UTF-8 sequence at s, 0 if none; *cp its value. */
+size_t
+utf8_sequence(const unsigned char *s, unsigned long *cp)
+{
+	size_t len;
+
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, *cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, *cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, *cp = s[0] & 0x07;
+	else
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)	/* also stops at the NUL */
+			return 0;
+		*cp = *cp << 6 | (s[k] & 0x3f);
+	}
+	if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
+	    (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
 /*
  * mkdirat, made durable: a directory just made is reachable after a
  * crash only once its parent is synced, and mail put in it (a queue

@@ -32,6 +32,7 @@ char *str_trim(char *s);
 int str_casecmp_n(const char *a, const char *b, size_t n);
 int parse_ulong(const char *s, unsigned long long max, unsigned long long *out);
 
+size_t utf8_sequence(const unsigned char *s, unsigned long *cp);
 int write_all(int fd, const void *p, size_t n);
 int mkdir_durable(int dirfd, const char *path, mode_t mode);
 ssize_t read_retry(int fd, void *p, size_t n);

@@ -6,7 +6,7 @@ load helper
 @test "man pages are mandoc -Tlint clean" {
 	command -v mandoc >/dev/null || skip "mandoc is not installed"
 	cd "$TOP"
-	run mandoc -Tlint -Wwarning smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8 queue.5 postern.conf.5
+	run mandoc -Tlint -Wwarning *.8 *.5
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
@@ -33,7 +33,7 @@ load helper
 @test "every program's -h: one usage line with every flag of its SYNOPSIS, status 2" {
 	cd "$TOP"
 	local prog flags f
-	for prog in smtpd enqueue makedb deliver pop3d; do
+	for prog in smtpd enqueue makedb deliver pop3d postern-queue; do
 		run "./$prog" -h
 		[ "$status" -eq 2 ]
 		[ "${#lines[@]}" -eq 1 ]
@@ -54,7 +54,7 @@ load helper
 	version=$(sed -n 's/^VERSION = //p' Makefile)
 	[ -n "$version" ]
 	grep -q "^## $version " NEWS
-	for prog in smtpd enqueue makedb deliver pop3d; do
+	for prog in smtpd enqueue makedb deliver pop3d postern-queue; do
 		run "./$prog" -V
 		[ "$status" -eq 0 ]
 		[ "$output" = "$prog (postern) $version" ]
