@@ -11,6 +11,10 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 CC ?= cc
 VERSION = 0.5.0
+# The directories the programs use without -C and -Q; the only ones a
+# set-user-ID enqueue (sendmail's way into the queue) will use.
+CONFIG_DIR ?= /etc/postern
+QUEUE_DIR ?= /var/spool/postern
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes \
 	-Wmissing-prototypes -Wformat=2 -Wvla -Wno-format-truncation
@@ -22,12 +26,14 @@ CFLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 HARDEN = -fPIE
 endif
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPOSTERN_VERSION=\"$(VERSION)\" $(WARN) \
-	$(HARDEN) $(CFLAGS)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPOSTERN_VERSION=\"$(VERSION)\" \
+	-DCONFIG_DEFAULT_DIR=\"$(CONFIG_DIR)\" -DQUEUE_DEFAULT_DIR=\"$(QUEUE_DIR)\" \
+	$(WARN) $(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
-PROGRAMS = smtpd enqueue makedb deliver pop3d postern-queue
-MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8 postern-queue.8
+PROGRAMS = smtpd enqueue makedb deliver pop3d postern-queue postern-sendmail
+MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8 postern-queue.8 \
+	postern-sendmail.8
 MAN5 = queue.5 postern.conf.5
 CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-submission.socket postern-submission@.service \
@@ -51,6 +57,7 @@ DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.
 POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o client.o \
 	maildir.o privdrop.o auth.o $(COMMON)
 QUEUETOOL_OBJS = queuetool.o qitem.o state.o privdrop.o $(COMMON)
+SENDMAIL_OBJS = sendmail.o addrlist.o $(COMMON)
 # Listed libraries a program does not use are not loaded; libcrypt is
 # loaded by auth.c on the first password check (dlopen, in libc).
 LIBS = -Wl,--as-needed -lresolv
@@ -79,6 +86,9 @@ pop3d: $(POP3D_OBJS)
 postern-queue: $(QUEUETOOL_OBJS)
 	$(CC) -o $@ $(QUEUETOOL_OBJS) $(ALL_LDFLAGS) $(LIBS)
 
+postern-sendmail: $(SENDMAIL_OBJS)
+	$(CC) -o $@ $(SENDMAIL_OBJS) $(ALL_LDFLAGS) $(LIBS)
+
 %.o: %.c *.h .build-flags
 	$(CC) $(ALL_CFLAGS) -c $<
 
@@ -99,7 +109,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns remote qentry; do \
+	for t in session address tables pop3 dns remote qentry addrlist; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

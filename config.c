@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include "address.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -56,6 +58,9 @@ apply_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "hostname") == 0)
 		return str_copy(c->hostname, v, sizeof c->hostname) <
 		    sizeof c->hostname ? 0 : -1;
+	if (strcmp(key, "origin") == 0)
+		return domain_syntax_ok(v, strlen(v)) && str_copy(c->origin, v,
+		    sizeof c->origin) < sizeof c->origin ? 0 : -1;
 	if (strcmp(key, "banner") == 0)
 		return str_copy(c->banner, v, sizeof c->banner) <
 		    sizeof c->banner ? 0 : -1;

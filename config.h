@@ -10,14 +10,20 @@
 #include "conffile.h"
 #include "tables.h"
 
+/* make CONFIG_DIR=... QUEUE_DIR=... sets them at build time. */
+#ifndef CONFIG_DEFAULT_DIR
 #define CONFIG_DEFAULT_DIR "/etc/postern"
+#endif
+#ifndef QUEUE_DEFAULT_DIR
 #define QUEUE_DEFAULT_DIR "/var/spool/postern"
+#endif
 
 enum barelf_policy { BARELF_NORMALIZE, BARELF_REJECT };
 
 struct config {
 	const char *dir;
 	char hostname[256];
+	char origin[256];		/* sendmail: domain of bare user names */
 	char banner[256];
 	char mailroot[1024];
 	unsigned long long maxsize;

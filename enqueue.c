@@ -3,6 +3,11 @@
  * protocol: the message on descriptor 0 until end of file, then the
  * envelope on descriptor 1 (F sender NUL, T recipient NUL ..., NUL).
  * Exit codes are qmail-queue's, so filter chains built for qmail work.
+ *
+ * Installed set-user-ID to the queue's owner, it is how sendmail(8) lets
+ * an ordinary user submit without being able to read or change the
+ * queue, as qmail-queue is: then it takes no -C, -Q or environment, only
+ * the directories it was built with, and enforces maxsize.
  */
 #include <errno.h>
 #include <signal.h>
@@ -19,6 +24,7 @@
 #include "util.h"
 
 #define EXIT_ADDRESS_TOO_LONG 11
+#define EXIT_REFUSED 31			/* too large: refused for good */
 #define EXIT_NO_MEMORY 51
 #define EXIT_TIMEOUT 52
 #define EXIT_WRITE_ERROR 53
@@ -55,18 +61,22 @@ usage(void)
 
 /* Copies descriptor 0 into the message; returns its size. */
 static unsigned long long
-copy_message(struct queue *q, struct qmsg *m)
+copy_message(struct queue *q, struct qmsg *m, unsigned long long maxsize)
 {
 	char buf[65536];
 	unsigned long long size = 0;
 	ssize_t n;
 
 	while ((n = read_retry(0, buf, sizeof buf)) > 0) {
+		size += (unsigned long long)n;
+		if (maxsize > 0 && size > maxsize) {
+			qmsg_abort(q, m);
+			fail(EXIT_REFUSED, "message larger than maxsize");
+		}
 		if (qmsg_write(m, buf, (size_t)n) < 0) {
 			qmsg_abort(q, m);
 			fail(EXIT_WRITE_ERROR, "cannot write queue file");
 		}
-		size += (unsigned long long)n;
 	}
 	if (n < 0) {
 		qmsg_abort(q, m);
@@ -123,6 +133,28 @@ check_envelope(const struct buf *env, unsigned long *nrcpt)
 	return 0;
 }
 
+/*
+ * Started set-user-ID by an ordinary user: the built-in directories
+ * only (a directory the user chose could be any the owner can write,
+ * a Maildir included), and the owner's identity for good, so that the
+ * user can neither signal nor trace the process.  0, or -1 on error.
+ */
+static int
+set_user_id(const char **confdir, const char **queuedir, int chosen)
+{
+	uid_t owner = geteuid();
+
+	if (getuid() == owner || getuid() == 0)
+		return 0;
+	if (chosen) {
+		errno = EPERM;
+		return -1;
+	}
+	*confdir = CONFIG_DEFAULT_DIR;
+	*queuedir = QUEUE_DEFAULT_DIR;
+	return setresuid(owner, owner, owner);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -135,7 +167,7 @@ main(int argc, char **argv)
 	unsigned long long size;
 	unsigned long nrcpt;
 	char err[512], date[64], hdr[200];
-	int opt, code;
+	int opt, code, chosen = 0;
 	uid_t invoker;
 
 	version_option(argc, argv, "enqueue");
@@ -147,15 +179,22 @@ main(int argc, char **argv)
 			queuedir = optarg;
 		else
 			usage();
+		chosen = 1;
 	}
 	if (optind != argc)
 		usage();
+	invoker = getuid();	/* for the trace line, before becoming the owner */
+	if (set_user_id(&confdir, &queuedir, chosen) < 0) {
+		fprintf(stderr, "enqueue: %s\n", errno == EPERM ?
+		    "-C and -Q are for root and the queue's owner" :
+		    strerror(errno));
+		exit(EXIT_QUEUE);
+	}
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGALRM, on_alarm);
 	alarm(TIME_LIMIT);
 	log_init("enqueue");
-	invoker = getuid();	/* for the trace line, before becoming the owner */
 	if (become_queue_owner(queuedir, err, sizeof err) < 0) {
 		fprintf(stderr, "enqueue: %s\n", err);
 		fail(EXIT_QUEUE, err);
@@ -183,7 +222,7 @@ main(int argc, char **argv)
 		qmsg_abort(&q, &m);
 		fail(EXIT_WRITE_ERROR, "cannot write queue file");
 	}
-	size = copy_message(&q, &m);
+	size = copy_message(&q, &m, cfg.maxsize);
 
 	buf_init(&env, ENVELOPE_MAX);
 	read_envelope(&env);
