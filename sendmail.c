@@ -435,9 +435,9 @@ submit(struct submission *s, FILE *in, const char *first, size_t firstlen,
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: sendmail [-hVitv] [-f sender] [-F name] "
+	fprintf(stderr, "usage: sendmail [-itv] [-f sender] [-F name] "
 	    "[-o option] [-b mode] [-C confdir] [-N dsn] [-R ret] "
-	    "[-q] [recipient ...]\n");
+	    "[-V envid] [-q] [recipient ...]\n");
 	exit(EX_USAGE);
 }
 
@@ -450,6 +450,24 @@ value(char **argv, int *i, const char *rest)
 	if (argv[*i + 1] == NULL)
 		usage();
 	return argv[++*i];
+}
+
+/*
+ * -bs: an SMTP session on standard input and output, as smtpd serves a
+ * local pipe (-L: the user may send anywhere, as here), its messages
+ * going to enqueue through the qmail-queue protocol.
+ */
+static void NORETURN
+smtp_session(const char *confdir)
+{
+	char enqueue[PATH_MAX + 32], smtpd[PATH_MAX + 32];
+
+	sibling("enqueue", enqueue, sizeof enqueue);
+	sibling("smtpd", smtpd, sizeof smtpd);
+	if (setenv("QMAILQUEUE", enqueue, 1) < 0)
+		die(EX_OSERR, "setenv: %s", strerror(errno));
+	execl(smtpd, "smtpd", "-L", "-C", confdir, (char *)NULL);
+	die(EX_OSFILE, "cannot run %s: %s", smtpd, strerror(errno));
 }
 
 static void NORETURN
@@ -515,6 +533,11 @@ main(int argc, char **argv)
 			usage();
 		}
 	}
+	/* -C for what runs next too (a set-user-ID enqueue ignores it) */
+	if (setenv("POSTERN_CONF", confdir, 1) < 0)
+		die(EX_OSERR, "setenv: %s", strerror(errno));
+	if (strcmp(mode, "s") == 0)
+		smtp_session(confdir);
 	switch (mode[0]) {
 	case 'p':
 		run_sibling("postern-queue", (char *[]){ "list", NULL });

@@ -29,7 +29,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-hNSV] [-C confdir] [-Q queuedir] [-u user]\n");
+	fprintf(stderr, "usage: smtpd [-hLNSV] [-C confdir] [-Q queuedir] [-u user]\n");
 	exit(2);
 }
 
@@ -120,14 +120,17 @@ run_session(struct session *s, struct driver *d)
 
 static void
 parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
-    const char **user, int *encrypted, int *network)
+    const char **user, int *encrypted, int *network, int *local)
 {
 	int opt;
 
 	*confdir = config_conf_dir();
 	*queuedir = config_queue_dir();
-	while ((opt = getopt(argc, argv, "C:NQ:Su:h")) != -1) {
+	while ((opt = getopt(argc, argv, "C:LNQ:Su:h")) != -1) {
 		switch (opt) {
+		case 'L':
+			*local = 1;
+			break;
 		case 'N':
 			*network = 1;
 			break;
@@ -155,7 +158,7 @@ int
 main(int argc, char **argv)
 {
 	const char *confdir, *queuedir, *qmailqueue, *user = NULL;
-	int encrypted = 0, network = 0;
+	int encrypted = 0, network = 0, local = 0;
 	static struct config cfg;
 	struct queue queue;
 	struct queue_sink qsink = { .queue = &queue, .msg = { .fd = -1 } };
@@ -169,7 +172,8 @@ main(int argc, char **argv)
 
 	version_option(argc, argv, "smtpd");
 
-	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted, &network);
+	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted, &network,
+	    &local);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
@@ -178,9 +182,11 @@ main(int argc, char **argv)
 		die_unavailable(err);
 	if (user == NULL && become_queue_owner(queuedir, err, sizeof err) < 0)
 		die_unavailable(err);
+	/* -L: no AUTH, so no passwd (which the user may not read) */
 	if (config_load(&cfg, confdir,
 	    TABLES_ALL & ~TABLE_BIT(TABLE_ROUTES) &
-	    ~TABLE_BIT(TABLE_POP3SECRETS), err, sizeof err) < 0)
+	    ~TABLE_BIT(TABLE_POP3SECRETS) &
+	    ~(local ? TABLE_BIT(TABLE_PASSWD) : 0U), err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
 	config_report_warnings();
@@ -201,6 +207,13 @@ main(int argc, char **argv)
 	/* -N: a network client behind a wrapper's pipes keeps socket rules. */
 	if (network)
 		client.is_socket = 1;
+	/*
+	 * -L: a local user's submission over a pipe (sendmail -bs), who may
+	 * send anywhere, as through sendmail itself.  Never on a network
+	 * connection: a super-server started so would be an open relay.
+	 */
+	if (local && client.is_socket)
+		die_unavailable("-L is for a local pipe, not a network client");
 	switch (access_client(&cfg, client.addr)) {
 	case CLIENT_DENY:
 		client.denied = 1;
@@ -211,6 +224,8 @@ main(int argc, char **argv)
 	default:
 		break;
 	}
+	if (local)
+		client.may_relay = 1;
 	driver_init(&d, cfg.timeout, cfg.maxsessiontime);
 	if (qmailqueue != NULL && *qmailqueue != '\0')
 		session_init(s, &cfg, &client, &qmailqueue_sink_ops, &qqsink,

@@ -250,3 +250,58 @@ PY
 	"$DELIVER" -C "$CONF" -Q "$QUEUE" 2>/dev/null
 	[ "$(find "$MAIL/example.org/alice/new" -type f | wc -l)" -eq 2 ]
 }
+
+@test "cron mails a job's output through /usr/sbin/sendmail" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for a mount namespace"
+	command -v cron >/dev/null || skip "cron is not installed"
+	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
+	[ -f /usr/sbin/sendmail ] || skip "no /usr/sbin/sendmail to stand in for"
+	wrapper
+	mkdir -p "$TESTDIR/cron.d" "$TESTDIR/crontabs"
+	printf 'SHELL=/bin/sh\nMAILTO=alice@example.org\n* * * * * root echo hello-from-cron\n' >"$TESTDIR/crontab"
+	chmod 644 "$TESTDIR/crontab"
+	# a cron of its own: in a mount namespace where /usr/sbin/sendmail
+	# is this test's, and the crontabs and /run are empty but for ours
+	unshare -m sh -c 'mount --bind "$1/sendmail" /usr/sbin/sendmail &&
+	    mount --bind "$1/crontab" /etc/crontab &&
+	    mount --bind "$1/cron.d" /etc/cron.d &&
+	    mount --bind "$1/crontabs" /var/spool/cron/crontabs &&
+	    mount -t tmpfs none /run && exec cron -f' sh "$TESTDIR" 2>"$TESTDIR/cron.log" &
+	DAEMON_PID=$!
+	# the job runs when the next minute starts; its mail follows
+	local i
+	for i in $(seq 1500); do
+		[ -n "$(find "$QUEUE/todo" -type f 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	kill "$DAEMON_PID"
+	wait "$DAEMON_PID" || true	# cron's status after SIGTERM is its own
+	DAEMON_PID=
+	delivered_to alice '^hello-from-cron$'
+	grep -q '^Subject: Cron <root@[^>]*> echo hello-from-cron$' $(maildir_files alice)
+}
+
+@test "-bs: an SMTP session on standard input, the local user sending anywhere; smtpd -L refuses a network client" {
+	input 'EHLO c\r\nMAIL FROM:<me@example.org>\r\nRCPT TO:<x@remote.test>\r\nRCPT TO:<y@far.test>\r\nDATA\r\nSubject: bs\r\n\r\nhi\r\n.\r\nQUIT\r\n'
+	sm -bs
+	[ "$status" -eq 0 ]
+	echo "$output" | tr -d '\r' | grep -q '^250 2.0.0 Ok: queued'
+	! echo "$output" | grep -q 'AUTH' || false
+	queued
+	[ "$(tr '\n' ' ' <"$TESTDIR/env")" = "Fme@example.org Tx@remote.test Ty@far.test " ]
+	# the same session straight into smtpd, without -L: no relaying
+	run "$SMTPD" -C "$CONF" -Q "$QUEUE" <"$TESTDIR/in"
+	echo "$output" | tr -d '\r' | grep -q '^554 5.7.1'
+	# -L on a socket: refused, nothing served
+	python3 - "$SMTPD" "$CONF" "$QUEUE" <<'PY'
+import socket, subprocess, sys
+ours, theirs = socket.socketpair()
+p = subprocess.run([sys.argv[1], "-L", "-C", sys.argv[2], "-Q", sys.argv[3]],
+                   stdin=theirs, stdout=theirs, stderr=subprocess.PIPE, timeout=30)
+theirs.close()
+said = ours.recv(4096).decode()
+assert p.returncode != 0, p.returncode
+assert said.startswith("421 "), said
+assert b"-L is for a local pipe" in p.stderr, p.stderr
+PY
+}
