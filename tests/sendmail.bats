@@ -211,7 +211,10 @@ PY
 	local tree=$TESTDIR/tree bin=$TESTDIR/bin
 	mkdir "$tree" "$bin"
 	git -C "$TOP" ls-files -z | (cd "$TOP" && xargs -0 cp --parents -t "$tree")
-	make -s -C "$tree" CONFIG_DIR="$CONF" QUEUE_DIR="$QUEUE" enqueue postern-sendmail >/dev/null
+	# not a sanitizer build, even in CI's sanitizer pass: ASan's report
+	# files are not the queue owner's to write
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS make -s -C "$tree" \
+	    CONFIG_DIR="$CONF" QUEUE_DIR="$QUEUE" enqueue postern-sendmail >/dev/null
 	cp "$tree/enqueue" "$tree/postern-sendmail" "$bin/"
 	# the queue and the set-user-ID enqueue are daemon's; nobody submits
 	echo QUIT | "$SMTPD" -C "$CONF" -Q "$QUEUE" >/dev/null 2>&1
