@@ -151,7 +151,7 @@ teardown() {
 	mkdir "$tree"
 	git -C "$TOP" ls-files -z | (cd "$TOP" && xargs -0 cp --parents -t "$tree")
 	# (make SANITIZE=1 test passes SANITIZE=1 down in MAKEFLAGS)
-	local clean="env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS"
+	local clean="env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u CFLAGS"
 	$clean make -s -C "$tree" SANITIZE=1 smtpd >/dev/null
 	nm "$tree/smtpd" | grep -q __asan_init
 	$clean make -s -C "$tree" smtpd >/dev/null

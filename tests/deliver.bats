@@ -152,6 +152,42 @@ load deliver_helper
 	queue_is_empty
 }
 
+@test "a server that refuses EHLO gets HELO, and the message" {
+	start_fake 'ehlo=502 5.5.2 EHLO not implemented'
+	send a@b.test x@remote.test
+	run_deliver
+	grep -q '^C: EHLO ' "$TESTDIR/fake/transcript"
+	grep -q '^C: HELO ' "$TESTDIR/fake/transcript"
+	grep -q 'to=<x@remote.test> .* status=sent' "$TESTDIR/deliver.log"
+	[ "$(ls "$TESTDIR/fake"/*.eml | wc -l)" -eq 1 ]
+	queue_is_empty
+}
+
+@test "retries back off: 5 minutes after the first attempt, 10 after the second, 20 after the third" {
+	echo "remote.test 127.0.0.1:$(free_port)" >"$CONF/routes"
+	send a@b.test x@remote.test
+	local wait expected=300
+	for wait in 1 2 3; do
+		local before after next
+		before=$(date +%s)
+		run_deliver -f
+		after=$(date +%s)
+		next=$(sed -n 's/^next //p' "$QUEUE"/state/*)
+		grep -qx "attempts $wait" "$QUEUE"/state/*
+		# the attempt was made between before and after
+		[ "$next" -ge "$((before + expected))" ]
+		[ "$next" -le "$((after + expected))" ]
+		expected=$((expected * 2))
+	done
+}
+
+@test "a message that already carries Delivered-To: for the recipient is a loop: bounced 5.4.6, not delivered" {
+	smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<alice@example.org>\nDATA\nDelivered-To: alice@example.org\nSubject: looped\n\nbody\n.\nQUIT\n' >/dev/null
+	run_deliver
+	[ -z "$(maildir_files alice)" ]
+	grep -q 'to=<alice@example.org> .* status=bounced (5.4.6 mail loop: already delivered to alice@example.org)' "$TESTDIR/deliver.log"
+}
+
 @test "a host that is down: deferred, nothing lost" {
 	echo "remote.test 127.0.0.1:$(free_port)" >"$CONF/routes"
 	send a@b.test x@remote.test
@@ -399,11 +435,19 @@ one_file_entry() {
 	# disk (zeros where "cut" was): the CRC-32 tells
 	one_file_entry 6.A $'Subject: cut\n\nbody\n' 'Fa@b.test|Talice@example.org||'
 	printf '\0\0\0' | dd of="$QUEUE/todo/6.A" bs=1 seek=9 conv=notrunc status=none
+	# octets the trailer does not account for, its CRC-32 right for the
+	# shorter part it names: never delivered as that shorter message
+	python3 - "$QUEUE/todo/7.A" <<'PY'
+import sys, zlib
+msg, env = b"Subject: cut\n\nbody\n", b"Fa@b.test\0Talice@example.org\0\0"
+open(sys.argv[1], "wb").write(msg + env + b"extra" + b"PQE1 %016x %016x %08x\n" % (len(msg), len(env), zlib.crc32(msg + env)))
+PY
 	run_deliver
 	[ "$(maildir_files alice | wc -l)" -eq 1 ]
 	grep -q 'id=2.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
 	grep -q 'id=3.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
 	grep -q 'id=6.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
+	grep -q 'id=7.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
 	queue_is_empty
 }
 

@@ -8,6 +8,7 @@ X-Fake-From: and X-Fake-To: lines first.  Every command and reply is
 appended to DIR/transcript.  RULEs change replies:
   rcpt:ADDRESS=REPLY    the reply to RCPT TO:<ADDRESS>
   data=REPLY            the reply after the end of data
+  ehlo=REPLY            the reply to EHLO (HELO is still answered 250)
   greeting=REPLY        the greeting
   nopipelining          do not advertise PIPELINING
   drip                  a hostile greeting: "220-" lines, one every 0.2 s,
@@ -85,7 +86,9 @@ class Handler(socketserver.StreamRequestHandler):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             log("C: " + line)
             verb = line[:4].upper()
-            if verb == "EHLO":
+            if verb == "EHLO" and "ehlo" in opts:
+                self.send(opts["ehlo"])
+            elif verb == "EHLO":
                 ext = ["fake.test", "SIZE 100000000", "8BITMIME", "SMTPUTF8"]
                 if "nopipelining" not in opts:
                     ext.append("PIPELINING")

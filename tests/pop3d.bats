@@ -127,6 +127,32 @@ END
 	grep -q 'deleted=2 kept=1' "$LOG"
 }
 
+@test "a deletion that fails in UPDATE: -ERR [SYS/TEMP], never +OK, and the message kept" {
+	three_messages
+	# after DELE 1, the file is swapped for a directory of its name,
+	# which unlink(2) cannot remove
+	python3 - "$POP3D" "$CONF" "$MAILDIR" <<'PY'
+import os, subprocess, sys
+pop3d, conf, md = sys.argv[1:4]
+p = subprocess.Popen([pop3d, "-C", conf], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+def say(line):
+    p.stdin.write(line.encode() + b"\r\n")
+    p.stdin.flush()
+    return p.stdout.readline().decode().rstrip("\r\n")
+assert p.stdout.readline().startswith(b"+OK")
+assert say("USER alice@example.org").startswith("+OK")
+assert say("PASS s3cret").startswith("+OK")
+assert say("DELE 1") == "+OK Message 1 deleted"
+name = [n for n in os.listdir(md + "/cur") if n.startswith("1700000001")][0]
+os.unlink(md + "/cur/" + name)
+os.mkdir(md + "/cur/" + name)
+reply = say("QUIT")
+assert reply == "-ERR [SYS/TEMP] 1 deleted messages could not be removed", reply
+p.wait(timeout=30)
+PY
+	[ "$(ls "$MAILDIR/cur" | wc -l)" -eq 3 ]
+}
+
 @test "RSET undeletes; QUIT in AUTHORIZATION ends without UPDATE" {
 	three_messages
 	run pop_pipe "${LOGIN}"'DELE 2\r\nRSET\r\nSTAT\r\nQUIT\r\n'

@@ -42,7 +42,7 @@ receive_and_deliver() {	# receive_and_deliver SUBJECT
 	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
 	printf 'Subject: tls\n\nsecret text\n' >"$MAILDIR/new/1700000000.M1P1Q1.h"
 	PORT=$(free_port)
-	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" - \
+	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" unset \
 	    "$POP3D" -C "$CONF" 2>"$LOG" &
 	WRAP_PID=$!
 	wait_port 127.0.0.1 "$PORT"
@@ -76,7 +76,7 @@ PY
 	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
 	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
 	PORT=$(free_port)
-	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" - \
+	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" unset \
 	    "$POP3D" -C "$CONF" 2>"$LOG" &
 	WRAP_PID=$!
 	wait_port 127.0.0.1 "$PORT"

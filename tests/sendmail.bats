@@ -213,7 +213,7 @@ PY
 	git -C "$TOP" ls-files -z | (cd "$TOP" && xargs -0 cp --parents -t "$tree")
 	# not a sanitizer build, even in CI's sanitizer pass: ASan's report
 	# files are not the queue owner's to write
-	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS make -s -C "$tree" \
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES -u SANITIZE -u CFLAGS make -s -C "$tree" \
 	    CONFIG_DIR="$CONF" QUEUE_DIR="$QUEUE" enqueue postern-sendmail >/dev/null
 	cp "$tree/enqueue" "$tree/postern-sendmail" "$bin/"
 	# the queue and the set-user-ID enqueue are daemon's; nobody submits

@@ -104,8 +104,11 @@ teardown() { teardown_postern; }
 
 @test "relaydomains are accepted from anyone" {
 	echo backup.test >"$CONF/relaydomains"
-	run smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<x@BACKUP.test>\n'
+	run smtp_pipe 'HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<x@BACKUP.test>\nRCPT TO:<x@sub.backup.test>\nRCPT TO:<x@notbackup.test>\n'
 	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	# the domain itself, not its subdomains, nor names that end alike
+	[ "${lines[4]}" = "554 5.7.1 Error: relay access denied" ]
+	[ "${lines[5]}" = "554 5.7.1 Error: relay access denied" ]
 }
 
 @test "SIZE over maxsize at MAIL: 552 5.3.4; bad SIZE 501 5.5.4" {
@@ -145,7 +148,7 @@ teardown() { teardown_postern; }
 @test "command lines: 512 octets, or 4096 with ESMTP parameters" {
 	local long510 long600 huge
 	long510=$(printf 'NOOP %0505d' 0)		# 510 + CRLF = 512
-	long600=$(printf 'NOOP %0595d' 0)
+	long600=$(printf 'NOOP %0506d' 0)		# 511 + CRLF = 513: one too many
 	huge=$(printf 'MAIL FROM:<a@b.test> SIZE=1 %05000d' 0)
 	run smtp_pipe "EHLO c\r\n$long510\r\n$long600\r\n$huge\r\nNOOP\r\n"
 	[ "${lines[8]}" = "250 2.0.0 Ok" ]

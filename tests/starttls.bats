@@ -18,9 +18,9 @@ teardown() {
 	teardown_postern
 }
 
-start_wrapper() {	# start_wrapper [UCSPITLS value, or -]
+start_wrapper() {	# start_wrapper [UCSPITLS value; unset without one]
 	PORT=$(free_port)
-	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" "${1:--}" \
+	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" "${1:-unset}" \
 	    "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>"$LOG" &
 	WRAP_PID=$!
 	wait_port 127.0.0.1 "$PORT"
@@ -105,6 +105,16 @@ PY
 	start_wrapper '!'
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'QUIT\r\n'
 	[ "${lines[9]}" = "530 5.7.0 Error: must issue a STARTTLS command first" ]
+}
+
+@test "UCSPITLS=- turns TLS off behind the wrapper: no STARTTLS, and no AUTH in clear" {
+	start_wrapper -
+	run smtp_raw 1 '' 1 'EHLO c\r\n' 1 'STARTTLS\r\n' 1 'QUIT\r\n'
+	echo "$output"
+	[ "${lines[0]}" = "220 mx.test ESMTP" ]
+	! echo "$output" | grep -q 'STARTTLS' || false
+	! echo "$output" | grep -q 'AUTH' || false
+	echo "$output" | grep -q '^503 5.5.1 Error: TLS not available$'
 }
 
 @test "without the wrapper's variables, STARTTLS is neither offered nor accepted" {

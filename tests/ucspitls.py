@@ -7,7 +7,7 @@ the TLS handshake on the socket, answers "Y" with its variables
 (NAME=value NUL ... NUL), and from then on relays between the TLS
 connection and the program's two pipes.
 
-usage: ucspitls.py PORT CERT KEY [UCSPITLS-VALUE|-] PROGRAM [ARGS...]
+usage: ucspitls.py PORT CERT KEY UCSPITLS-VALUE|unset PROGRAM [ARGS...]
 """
 import os
 import socket
@@ -55,7 +55,7 @@ def serve(conn):
     out_read, out_write = os.pipe()    # program -> wrapper (SSLWRITEFD)
     env = dict(os.environ, SSLCTLFD=str(ctl_child.fileno()),
                SSLREADFD=str(in_read), SSLWRITEFD=str(out_write))
-    if mode != "-":
+    if mode != "unset":
         env["UCSPITLS"] = mode
     proc = subprocess.Popen(program, stdin=conn.fileno(), stdout=conn.fileno(),
                             env=env, pass_fds=(ctl_child.fileno(), in_read, out_write))
