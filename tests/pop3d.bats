@@ -348,8 +348,20 @@ SH
 @test "an idle client is cut off after pop3timeout; nothing is deleted" {
 	three_messages
 	conf pop3timeout 1
-	run sh -c "(printf '${LOGIN}DELE 1\r\n'; sleep 3; printf 'QUIT\r\n') | '$POP3D' -C '$CONF' 2>'$LOG' | tr -d '\r'"
+	# the client says nothing after DELE and keeps the connection open
+	# until pop3d closes it: no fixed wait
+	run python3 - "$POP3D" "$CONF" "$LOG" <<'PY'
+import subprocess, sys
+pop3d, conf, log = sys.argv[1:4]
+p = subprocess.Popen([pop3d, "-C", conf], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=open(log, "w"))
+p.stdin.write(b"USER alice@example.org\r\nPASS s3cret\r\nDELE 1\r\n")
+p.stdin.flush()
+sys.stdout.write(p.stdout.read().decode().replace("\r", ""))	# until pop3d closes
+p.wait(timeout=60)
+PY
 	echo "$output"
+	[ "$status" -eq 0 ]
 	[ "${lines[4]}" = "-ERR Disconnected for inactivity" ]
 	[ "$(ls "$MAILDIR/cur" | wc -l)" -eq 3 ]
 	grep -q 'timeout: nothing deleted' "$LOG"
