@@ -40,6 +40,7 @@ struct submission {
 	const char *sender;	/* -f, or NULL: the user at the origin */
 	const char *fullname;	/* -F */
 	int extract;		/* -t */
+	int resent;		/* the header has Resent- recipient fields */
 	int dot_ends;		/* a "." line ends the message (no -i) */
 	char origin[256];	/* the domain of unqualified addresses */
 	struct buf header;	/* the header section, LF line ends */
@@ -220,9 +221,7 @@ extract_field(struct submission *s, const char *f, size_t n)
 	static const char *const plain[] = { "To", "Cc", "Bcc" };
 	static const char *const resent[] = { "Resent-To", "Resent-Cc",
 	    "Resent-Bcc" };
-	const char *const *names = has_field(s, "Resent-To") ||
-	    has_field(s, "Resent-Cc") || has_field(s, "Resent-Bcc") ?
-	    resent : plain;
+	const char *const *names = s->resent ? resent : plain;
 
 	for (int i = 0; i < 3; i++)
 		if (field_is(f, n, names[i])) {
@@ -558,8 +557,11 @@ main(int argc, char **argv)
 	for (; argv[i] != NULL; i++)
 		addrlist_parse(argv[i], strlen(argv[i]), add_recipient, &s);
 	ended = read_header(&s, stdin, first, &firstlen);
-	if (s.extract)
+	if (s.extract) {
+		s.resent = has_field(&s, "Resent-To") ||
+		    has_field(&s, "Resent-Cc") || has_field(&s, "Resent-Bcc");
 		each_field(&s, extract_field);
+	}
 	each_field(&s, drop_bcc);
 	if (s.bad_address)
 		die(EX_DATAERR, "not sent: a recipient address is not valid");

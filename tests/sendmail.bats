@@ -42,6 +42,16 @@ queued() {
 	grep -q '^To: Alice <alice@example.org>, "Doe, John" <john@example.org>$' "$TESTDIR/msg"
 }
 
+@test "-t on a resent message: the Resent- fields' recipients only" {
+	input '%s\n' 'To: alice@example.org' 'Resent-To: bob@example.org' 'Resent-Bcc: carol@example.org' 'Subject: fwd' '' 'b'
+	sm -t
+	[ "$status" -eq 0 ]
+	queued
+	[ "$(sed 1d "$TESTDIR/env" | sort | tr '\n' ' ')" = "Tbob@example.org Tcarol@example.org " ]
+	! grep -qi '^resent-bcc:' "$TESTDIR/msg" || false
+	grep -q '^To: alice@example.org$' "$TESTDIR/msg"
+}
+
 @test "the header gets From, Date and Message-ID when it lacks them, and keeps its own" {
 	conf origin example.net
 	input 'Subject: s\n\nbody\n'; sm -F 'Jane Q. User' alice@example.org
