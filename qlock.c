@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -50,15 +49,6 @@ qlock_fd(int dirfd, const char *id, int fd)
 	return 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Opens entry id where it is now: todo/ first, then mess/. */
 static int
 open_entry(const struct queue *q, const char *id, int *dirfd, char *where)
@@ -84,7 +74,7 @@ int
 qlock_entry(const struct queue *q, const char *id, unsigned wait_ms,
     char *where)
 {
-	long long deadline = now_ms() + wait_ms;
+	long long deadline = monotonic_ms() + wait_ms;
 
 	for (;;) {
 		int dirfd, fd = open_entry(q, id, &dirfd, where);
@@ -96,7 +86,7 @@ qlock_entry(const struct queue *q, const char *id, unsigned wait_ms,
 		close(fd);
 		if (errno == ENOENT)
 			continue;	/* moved to mess/, or gone: look again */
-		if (errno != EWOULDBLOCK || now_ms() >= deadline)
+		if (errno != EWOULDBLOCK || monotonic_ms() >= deadline)
 			return -1;
 		poll(NULL, 0, 20);
 	}

@@ -72,20 +72,11 @@ struct job {
 	char lasterr[STATE_REASON_MAX + 1];
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The next exchange may take seconds, never past the attempt's end. */
 static void
 expect_within(struct conn *k, unsigned long long seconds)
 {
-	long long limit = now_ms() + (long long)seconds * 1000;
+	long long limit = monotonic_ms() + (long long)seconds * 1000;
 
 	k->deadline = limit < k->end ? limit : k->end;
 }
@@ -99,7 +90,7 @@ wait_fd(int fd, short events, long long deadline)
 	int r;
 
 	do {
-		left = deadline - now_ms();
+		left = deadline - monotonic_ms();
 		if (left <= 0)
 			return 0;
 		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
@@ -579,7 +570,7 @@ may_try_another(struct job *j)
 		    "; %u addresses tried", j->addresses);
 		return 0;
 	}
-	if (now_ms() >= j->end) {
+	if (monotonic_ms() >= j->end) {
 		str_copy(j->lasterr, "4.4.2 delivery attempt ran out of time",
 		    sizeof j->lasterr);
 		return 0;
@@ -702,7 +693,7 @@ remote_deliver(const struct config *c, const char *domain,
 		r[i].reason[0] = '\0';
 		j.needs_utf8 |= non_ascii(r[i].addr);
 	}
-	j.end = now_ms() + (left > 0 ? (long long)left * 1000 : 0);
+	j.end = monotonic_ms() + (left > 0 ? (long long)left * 1000 : 0);
 	scan_message(&j);
 	found = find_hosts(&j, domain, hosts, &nhosts);
 	for (size_t h = 0; found == 0 && h < nhosts; h++) {

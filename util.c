@@ -159,6 +159,17 @@ utf8_sequence(const unsigned char *s, unsigned long *cp)
 	return len;
 }
 
+/* Milliseconds on the monotonic clock: for deadlines, which a change of
+ * the wall clock must not move. */
+long long
+monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /*
  * mkdirat, made durable: a directory just made is reachable after a
  * crash only once its parent is synced, and mail put in it (a queue

@@ -38,6 +38,7 @@ int mkdir_durable(int dirfd, const char *path, mode_t mode);
 ssize_t read_retry(int fd, void *p, size_t n);
 
 size_t random_below(size_t n);
+long long monotonic_ms(void);
 void version_option(int argc, char **argv, const char *program);
 
 void format_date(char *out, size_t outsize);
