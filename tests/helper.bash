@@ -92,8 +92,16 @@ only_envelope() {
 	entry envelope "$QUEUE"/todo/* | od -An -c | tr -s ' ' | tr -d '\n'
 }
 
+# free_port [ADDRESS]: a port free on ADDRESS (127.0.0.1, or ::1 for
+# an IPv6 server): a port free for IPv4 may be taken on ::1.
 free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+	python3 - "${1:-127.0.0.1}" <<'PY'
+import socket, sys
+family = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(family)
+s.bind((sys.argv[1], 0))
+print(s.getsockname()[1])
+PY
 }
 
 # socket_activate ARGS...: systemd-socket-activate, which hands its
@@ -111,15 +119,19 @@ socket_activate() {
 # Starts smtpd per connection under systemd-socket-activate on a loopback
 # port ($PORT); extra arguments are passed as -E environment settings.
 start_socket_server() {
-	local addr=${LISTEN_ADDR:-127.0.0.1} envs=() e
-	PORT=$(free_port)
+	local addr=${LISTEN_ADDR:-127.0.0.1} host envs=() e
+	host=${addr#[}
+	host=${host%]}
+	PORT=$(free_port "$host")
 	for e in "$@"; do envs+=(-E "$e"); done
 	socket_activate --accept --inetd "${envs[@]}" \
 	    -l "$addr:$PORT" "$SMTPD" -C "$CONF" -Q "$QUEUE" \
 	    2>"$LOG" &
 	SERVER_PID=$!
-	addr=${addr#[}
-	wait_port "${addr%]}" "$PORT"
+	wait_port "$host" "$PORT"
+	# still running: it is ours that answered, not another program that
+	# took the port between free_port and the bind
+	kill -0 "$SERVER_PID" || { echo "the socket server did not start" >&2; cat "$LOG" >&2; return 1; }
 }
 
 wait_port() {
