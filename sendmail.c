@@ -340,12 +340,18 @@ read_header(struct submission *s, FILE *in, char *first, size_t *firstlen)
 	return 1;
 }
 
+/*
+ * Writes to enqueue.  A write that fails means enqueue stopped reading
+ * (it refused a message over maxsize, say): nothing more is written,
+ * and its exit status, not the broken pipe, says what happened.
+ */
+static int handover_broken;
+
 static void
-write_all_or_die(int fd, const void *p, size_t n)
+hand_over(int fd, const void *p, size_t n)
 {
-	if (write_all(fd, p, n) < 0)
-		die(EX_TEMPFAIL, "cannot hand the message to enqueue: %s",
-		    strerror(errno));
+	if (!handover_broken && write_all(fd, p, n) < 0)
+		handover_broken = 1;
 }
 
 /* The rest of the message, from in to fd, as it comes. */
@@ -355,13 +361,13 @@ copy_body(const struct submission *s, FILE *in, int fd)
 	char line[65536];
 	int at_start = 1;
 
-	while (fgets(line, sizeof line, in) != NULL) {
+	while (!handover_broken && fgets(line, sizeof line, in) != NULL) {
 		size_t n = strlen(line);
 		int whole = n > 0 && line[n - 1] == '\n';
 
 		if (normalize_line(s, line, &n, at_start))
 			return;
-		write_all_or_die(fd, line, n);
+		hand_over(fd, line, n);
 		at_start = whole;
 	}
 }
@@ -410,19 +416,23 @@ submit(struct submission *s, FILE *in, const char *first, size_t firstlen,
 	}
 	close(msg[0]);
 	close(env[0]);
-	write_all_or_die(msg[1], s->header.data, s->header.len);
-	write_all_or_die(msg[1], "\n", 1);
+	hand_over(msg[1], s->header.data, s->header.len);
+	hand_over(msg[1], "\n", 1);
 	if (firstlen > 0 && first[0] != '\n')
-		write_all_or_die(msg[1], first, firstlen);
+		hand_over(msg[1], first, firstlen);
 	if (!ended)
 		copy_body(s, in, msg[1]);
 	close(msg[1]);
-	write_all_or_die(env[1], s->env.data, s->env.len);
-	write_all_or_die(env[1], "", 1);
+	hand_over(env[1], s->env.data, s->env.len);
+	hand_over(env[1], "", 1);
 	close(env[1]);
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			die(EX_OSERR, "waitpid: %s", strerror(errno));
+	if (exit_status(status) == EX_OK && handover_broken) {
+		fprintf(stderr, "sendmail: enqueue stopped reading\n");
+		return EX_TEMPFAIL;
+	}
 	if (exit_status(status) != EX_OK)
 		fprintf(stderr, "sendmail: enqueue refused the message (status "
 		    "%d)\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);

@@ -117,9 +117,13 @@ queued() {
 	sm -Y
 	[ "$status" -eq 64 ]
 	[[ "$output" == "usage: sendmail "* ]]
-	# larger than maxsize: refused for good
+	# larger than maxsize: refused for good, also when enqueue stops
+	# reading long before the end (a message larger than a pipe holds)
 	conf maxsize 1000
 	head -c 5000 /dev/zero | tr '\0' x >"$TESTDIR/in"
+	sm alice@example.org
+	[ "$status" -eq 65 ]
+	{ printf 'Subject: big\n\n'; head -c 2000000 /dev/zero | tr '\0' x | fold -w 70; } >"$TESTDIR/in"
 	sm alice@example.org
 	[ "$status" -eq 65 ]
 	[ "$(find "$QUEUE/todo" -type f | wc -l)" -eq 1 ]	# the first one only
