@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,18 +546,12 @@ cmd_change(struct tool *t, enum change c, char **ids, int n)
 static void
 cmd_flush(const char *confdir, const char *queuedir)
 {
-	char self[PATH_MAX], deliver[PATH_MAX + 16];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
+	char deliver[4096];
 
-	if (n <= 0) {
+	if (sibling_program("deliver", deliver, sizeof deliver) < 0) {
 		fprintf(stderr, "postern-queue: cannot find deliver\n");
 		exit(EXIT_FAIL);
 	}
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	*slash = '\0';
-	snprintf(deliver, sizeof deliver, "%s/deliver", self);
 	execl(deliver, "deliver", "-f", "-C", confdir, "-Q", queuedir,
 	    (char *)NULL);
 	fprintf(stderr, "postern-queue: %s: %s\n", deliver, strerror(errno));

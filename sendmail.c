@@ -66,16 +66,8 @@ die(int code, const char *fmt, ...)
 static void
 sibling(const char *name, char *path, size_t size)
 {
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-	char *slash;
-
-	if (n <= 0)
+	if (sibling_program(name, path, size) < 0)
 		die(EX_OSFILE, "cannot find my own directory");
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	*slash = '\0';
-	snprintf(path, size, "%s/%s", self, name);
 }
 
 static void NORETURN

@@ -171,6 +171,28 @@ monotonic_ms(void)
 }
 
 /*
+ * The path of program name in this program's own directory (postern's
+ * programs are installed side by side): 0, or -1 when /proc cannot say
+ * where this program is, or the path would not fit.
+ */
+int
+sibling_program(const char *name, char *path, size_t size)
+{
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	char *slash;
+
+	if (n <= 0)
+		return -1;
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return -1;
+	*slash = '\0';
+	return (size_t)snprintf(path, size, "%s/%s", self, name) < size ? 0 : -1;
+}
+
+/*
  * mkdirat, made durable: a directory just made is reachable after a
  * crash only once its parent is synced, and mail put in it (a queue
  * subdirectory, a new Maildir) would be lost with it.  0 when the

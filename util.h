@@ -39,6 +39,7 @@ ssize_t read_retry(int fd, void *p, size_t n);
 
 size_t random_below(size_t n);
 long long monotonic_ms(void);
+int sibling_program(const char *name, char *path, size_t size);
 void version_option(int argc, char **argv, const char *program);
 
 void format_date(char *out, size_t outsize);
