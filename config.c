@@ -23,15 +23,21 @@
 #include "util.h"
 
 static int
-parse_bool(const char *v, int *out)
+parse_choice(const char *v, const char *zero, const char *one, int *out)
 {
-	if (strcmp(v, "yes") == 0)
+	if (strcmp(v, one) == 0)
 		*out = 1;
-	else if (strcmp(v, "no") == 0)
+	else if (strcmp(v, zero) == 0)
 		*out = 0;
 	else
 		return -1;
 	return 0;
+}
+
+static int
+parse_bool(const char *v, int *out)
+{
+	return parse_choice(v, "no", "yes", out);
 }
 
 static int
@@ -104,25 +110,18 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_uint(v, &c->greetdelay) < 0 ||
 		    c->greetdelay > 3600 ? -1 : 0;
 	if (strcmp(key, "barelf") == 0) {
-		if (strcmp(v, "normalize") == 0)
-			c->barelf = BARELF_NORMALIZE;
-		else if (strcmp(v, "reject") == 0)
-			c->barelf = BARELF_REJECT;
-		else
+		int reject;
+
+		if (parse_choice(v, "normalize", "reject", &reject) < 0)
 			return -1;
+		c->barelf = reject ? BARELF_REJECT : BARELF_NORMALIZE;
 		return 0;
 	}
 	if (strcmp(key, "strictsync") == 0)
 		return parse_bool(v, &c->strictsync);
-	if (strcmp(key, "queuesync") == 0) {
-		if (strcmp(v, "portable") == 0)
-			c->queuesync_ordered = 0;
-		else if (strcmp(v, "ordered") == 0)
-			c->queuesync_ordered = 1;
-		else
-			return -1;
-		return 0;
-	}
+	if (strcmp(key, "queuesync") == 0)
+		return parse_choice(v, "portable", "ordered",
+		    &c->queuesync_ordered);
 	if (strcmp(key, "casesensitive") == 0)
 		return parse_bool(v, &c->casesensitive);
 	if (strcmp(key, "authplaintext") == 0)
@@ -142,15 +141,8 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_bool(v, &c->vrfy);
 	if (strcmp(key, "expn") == 0)
 		return parse_bool(v, &c->expn);
-	if (strcmp(key, "log") == 0) {
-		if (strcmp(v, "syslog") == 0)
-			c->log_stderr = 0;
-		else if (strcmp(v, "stderr") == 0)
-			c->log_stderr = 1;
-		else
-			return -1;
-		return 0;
-	}
+	if (strcmp(key, "log") == 0)
+		return parse_choice(v, "syslog", "stderr", &c->log_stderr);
 	return -2;
 }
 
