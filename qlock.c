@@ -84,11 +84,15 @@ qlock_entry(const struct queue *q, const char *id, unsigned wait_ms,
 		if (qlock_fd(dirfd, id, fd) == 0)
 			return fd;
 		close(fd);
-		if (errno == ENOENT)
-			continue;	/* moved to mess/, or gone: look again */
-		if (errno != EWOULDBLOCK || monotonic_ms() >= deadline)
+		/* ENOENT: moved to mess/, or gone: look again, as when busy */
+		if (errno != ENOENT && errno != EWOULDBLOCK)
 			return -1;
-		poll(NULL, 0, 20);
+		if (monotonic_ms() >= deadline) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		if (errno == EWOULDBLOCK)
+			poll(NULL, 0, 20);
 	}
 }
 

@@ -212,7 +212,7 @@ PY
 	[ "$status" -eq 0 ]
 	[ "$output" = "$id requeued" ]
 	local i
-	for i in $(seq 300); do
+	for i in $(seq 1200); do
 		[ -n "$(ls "$TESTDIR/fake"/*.eml 2>/dev/null)" ] && break
 		sleep 0.1
 	done
@@ -230,7 +230,7 @@ PY
 	DAEMON_PID=$!
 	# the attempt is under way (and holds the lock) once it connects
 	local i
-	for i in $(seq 300); do
+	for i in $(seq 1200); do
 		grep -q CONNECT "$TESTDIR/fake/transcript" 2>/dev/null && break
 		sleep 0.1
 	done
@@ -280,7 +280,7 @@ PY
 	[ "$status" -eq 0 ]
 	# until everything but the held message has gone
 	local i
-	for i in $(seq 600); do
+	for i in $(seq 3000); do
 		[ "$("$PQ" -C "$CONF" -Q "$QUEUE" -j list | wc -l)" -eq 1 ] && break
 		sleep 0.1
 	done
