@@ -100,16 +100,27 @@ queue_open(struct queue *q, const char *path, char *err, size_t errlen)
 /*
  * queuesync ordered: one fsync per commit, where the file system is one
  * that makes it enough (fsorder.c); elsewhere a warning, and the two.
+ * Found out at the first commit, so that sessions that commit nothing
+ * (most refused connections) do not pay for looking.
  */
 void
 queue_sync_ordered(struct queue *q)
 {
+	q->ordered = -1;
+}
+
+static int
+ordered_commit_safe(struct queue *q)
+{
 	char why[160];
 
-	q->ordered = fs_orders_links(q->dirfd, why, sizeof why);
-	if (!q->ordered)
-		log_msg(LOG_WARNING, "queuesync ordered not used: %s; "
-		    "committing with two fsyncs", why);
+	if (q->ordered < 0) {
+		q->ordered = fs_orders_links(q->dirfd, why, sizeof why);
+		if (!q->ordered)
+			log_msg(LOG_WARNING, "queuesync ordered not used: %s; "
+			    "committing with two fsyncs", why);
+	}
+	return q->ordered;
 }
 
 void
@@ -300,7 +311,7 @@ qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
 	if (write_all(fd, env, envlen) < 0 ||
 	    write_all(fd, trailer, QENTRY_TRAILER_SIZE) < 0)
 		goto fail;
-	if (q->ordered)
+	if (q->ordered != 0 && ordered_commit_safe(q))
 		return commit_ordered(q, m, fd);
 	start_writeback(fd);
 	if (fsync(fd) < 0 || publish(q, fd, m->tmpname, q->todofd, m->id) < 0)

@@ -18,7 +18,7 @@ struct queue {
 	int todofd;
 	int anonymous;	/* O_TMPFILE + linkat work here: 1, 0, -1 unknown */
 	uid_t owner;	/* of the queue directory */
-	int ordered;	/* one fsync per commit (queuesync ordered) */
+	int ordered;	/* queuesync ordered: 1 used, 0 not, -1 not yet checked */
 };
 
 struct qmsg {

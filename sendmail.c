@@ -526,8 +526,6 @@ main(int argc, char **argv)
 			break;
 		case 'N': case 'R': case 'V': case 'X': case 'B': case 'L':
 		case 'h': case 'O':
-			if (strcmp(a, "h") == 0 && argv[i + 1] == NULL)
-				usage();
 			(void)value(argv, &i, a + 1);	/* DSN and such: later */
 			break;
 		default:
