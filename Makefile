@@ -5,10 +5,15 @@
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec/postern
 MANDIR ?= $(PREFIX)/share/man
 CONTRIBDIR ?= $(PREFIX)/share/postern/contrib
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+# Only for make install-sendmail: where local programs look for them.
+SENDMAIL_PATH ?= /usr/sbin/sendmail
+USRBINDIR ?= /usr/bin
+QUEUE_OWNER ?= postern
 CC ?= cc
 VERSION = 0.5.0
 # The directories the programs use without -C and -Q; the only ones a
@@ -28,13 +33,21 @@ HARDEN = -fPIE
 endif
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DPOSTERN_VERSION=\"$(VERSION)\" \
 	-DCONFIG_DEFAULT_DIR=\"$(CONFIG_DIR)\" -DQUEUE_DEFAULT_DIR=\"$(QUEUE_DIR)\" \
+	-DLIBEXEC_DEFAULT_DIR=\"$(LIBEXECDIR)\" \
 	$(WARN) $(HARDEN) $(CFLAGS)
 ALL_LDFLAGS = $(HARDEN_LD) $(CFLAGS) $(LDFLAGS)
 
-PROGRAMS = smtpd enqueue makedb deliver pop3d postern-queue postern-sendmail
-MAN8 = smtpd.8 enqueue.8 makedb.8 deliver.8 pop3d.8 postern-queue.8 \
-	postern-sendmail.8
-MAN5 = queue.5 postern.conf.5
+# The programs a super-server, systemd or another program runs go in
+# LIBEXECDIR, out of PATH (as Postfix keeps its smtpd), so that none of
+# them meets OpenSMTPD's smtpd or glibc's makedb; those an administrator
+# types are named postern-*.
+LIBEXEC_PROGRAMS = smtpd enqueue deliver pop3d
+SBIN_PROGRAMS = postern-makedb postern-queue postern-sendmail
+PROGRAMS = $(LIBEXEC_PROGRAMS) $(SBIN_PROGRAMS)
+MAN8 = postern-smtpd.8 postern-enqueue.8 postern-makedb.8 postern-deliver.8 \
+	postern-pop3d.8 postern-queue.8 postern-sendmail.8
+MAN5 = postern-queue.5 postern.conf.5
+MAN7 = postern.7
 CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-submission.socket postern-submission@.service \
 	postern-submissions.conf postern-deliver.service \
@@ -74,7 +87,7 @@ smtpd: $(SMTPD_OBJS)
 enqueue: $(ENQUEUE_OBJS)
 	$(CC) -o $@ $(ENQUEUE_OBJS) $(ALL_LDFLAGS) $(LIBS)
 
-makedb: $(MAKEDB_OBJS)
+postern-makedb: $(MAKEDB_OBJS)
 	$(CC) -o $@ $(MAKEDB_OBJS) $(ALL_LDFLAGS) $(LIBS)
 
 deliver: $(DELIVER_OBJS)
@@ -123,7 +136,7 @@ lint:
 	clang-tidy --quiet *.c -- -std=c11 -D_GNU_SOURCE
 
 lint-man:
-	mandoc -Tlint -Wwarning $(MAN8) $(MAN5)
+	mandoc -Tlint -Wwarning $(MAN8) $(MAN5) $(MAN7)
 
 run:
 	@./tests/install-deps build run
@@ -131,15 +144,19 @@ run:
 	./contrib/run-local
 
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(MANDIR)/man5
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man7
+	install -m 0755 $(SBIN_PROGRAMS) $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(LIBEXEC_PROGRAMS) $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
-	# The examples name /usr/local/sbin: they get this BINDIR instead.
+	install -m 0644 $(MAN7) $(DESTDIR)$(MANDIR)/man7/
+	# The examples name /usr/local/...: they get these directories instead.
 	install -d $(DESTDIR)$(CONTRIBDIR)
 	for f in $(CONTRIB); do \
-		sed 's|/usr/local/sbin|$(BINDIR)|g' contrib/$$f \
+		sed -e 's|/usr/local/libexec/postern|$(LIBEXECDIR)|g' \
+		    -e 's|/usr/local/sbin|$(BINDIR)|g' contrib/$$f \
 		    >$(DESTDIR)$(CONTRIBDIR)/$$f || exit 1; \
 	done
 	chmod 0755 $(DESTDIR)$(CONTRIBDIR)/tcpserver-run
@@ -149,17 +166,33 @@ install: all
 	install -m 0644 contrib/postern.sysusers $(DESTDIR)$(SYSUSERSDIR)/postern.conf
 	install -m 0644 contrib/postern.tmpfiles $(DESTDIR)$(TMPFILESDIR)/postern.conf
 
+# What makes postern the host's MTA for local programs, on request only,
+# as it replaces what another MTA installed: enqueue set-user-ID to the
+# postern user (so that any local user can queue mail through
+# postern-sendmail), and the sendmail, mailq and newaliases links.
+install-sendmail:
+	chown $(QUEUE_OWNER) $(DESTDIR)$(LIBEXECDIR)/enqueue
+	chmod 4711 $(DESTDIR)$(LIBEXECDIR)/enqueue
+	install -d $(DESTDIR)$(dir $(SENDMAIL_PATH)) $(DESTDIR)$(USRBINDIR)
+	ln -sf $(BINDIR)/postern-sendmail $(DESTDIR)$(SENDMAIL_PATH)
+	ln -sf $(BINDIR)/postern-sendmail $(DESTDIR)$(USRBINDIR)/mailq
+	ln -sf $(BINDIR)/postern-sendmail $(DESTDIR)$(USRBINDIR)/newaliases
+
 uninstall:
-	for p in $(PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(SBIN_PROGRAMS); do rm -f $(DESTDIR)$(BINDIR)/$$p; done
+	for p in $(LIBEXEC_PROGRAMS); do rm -f $(DESTDIR)$(LIBEXECDIR)/$$p; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR) 2>/dev/null
 	for m in $(MAN8); do rm -f $(DESTDIR)$(MANDIR)/man8/$$m; done
 	for m in $(MAN5); do rm -f $(DESTDIR)$(MANDIR)/man5/$$m; done
+	for m in $(MAN7); do rm -f $(DESTDIR)$(MANDIR)/man7/$$m; done
 	for f in $(CONTRIB); do rm -f $(DESTDIR)$(CONTRIBDIR)/$$f; done
 	rm -f $(DESTDIR)$(SYSUSERSDIR)/postern.conf $(DESTDIR)$(TMPFILESDIR)/postern.conf
 	-rmdir $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(PREFIX)/lib 2>/dev/null
 	-rmdir $(DESTDIR)$(CONTRIBDIR) $(DESTDIR)$(PREFIX)/share/postern 2>/dev/null
+	-rmdir $(DESTDIR)$(PREFIX)/libexec 2>/dev/null
 
 clean:
 	rm -f *.o common.a $(PROGRAMS) .build-flags
 	rm -rf tests/fuzz/bin
 
-.PHONY: all test fuzz lint lint-man run install uninstall clean FORCE
+.PHONY: all test fuzz lint lint-man run install install-sendmail uninstall clean FORCE

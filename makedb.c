@@ -21,7 +21,7 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: makedb [-chV] [-C confdir] [file ...]\n");
+	fprintf(stderr, "usage: postern-makedb [-chV] [-C confdir] [file ...]\n");
 	exit(2);
 }
 
@@ -44,12 +44,12 @@ compile_one(enum table_id id, const char *dir, int named)
 
 	if (table_compile(id, dir, &present, err, sizeof err) < 0) {
 		config_report_warnings();
-		fprintf(stderr, "makedb: %s\n", err);
+		fprintf(stderr, "postern-makedb: %s\n", err);
 		return -1;
 	}
 	config_report_warnings();
 	if (!present && named) {
-		fprintf(stderr, "makedb: %s/%s: no such file\n", dir,
+		fprintf(stderr, "postern-makedb: %s/%s: no such file\n", dir,
 		    table_name(id));
 		return -1;
 	}
@@ -72,7 +72,7 @@ check(const char *dir)
 
 	if (config_load(&cfg, dir, TABLES_ALL, err, sizeof err) < 0) {
 		config_report_warnings();
-		fprintf(stderr, "makedb: %s\n", err);
+		fprintf(stderr, "postern-makedb: %s\n", err);
 		return 1;
 	}
 	n = config_report_warnings();
@@ -92,7 +92,7 @@ main(int argc, char **argv)
 	enum table_id id;
 	int opt, failed = 0, checking = 0;
 
-	version_option(argc, argv, "makedb");
+	version_option(argc, argv, "postern-makedb");
 
 	while ((opt = getopt(argc, argv, "C:ch")) != -1) {
 		if (opt == 'C')
@@ -103,7 +103,7 @@ main(int argc, char **argv)
 			usage();
 	}
 	umask(022);
-	log_init("makedb");
+	log_init("postern-makedb");
 	log_to_stderr(1);
 	if (checking && optind != argc)
 		usage();
@@ -116,7 +116,7 @@ main(int argc, char **argv)
 	}
 	for (int i = optind; i < argc; i++) {
 		if (find_table(argv[i], &id) < 0) {
-			fprintf(stderr, "makedb: %s: not a list file\n", argv[i]);
+			fprintf(stderr, "postern-makedb: %s: not a list file\n", argv[i]);
 			failed = 1;
 			continue;
 		}

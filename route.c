@@ -44,7 +44,7 @@ entry_value(const char *entry)
 
 	if (entry != NULL && tab == NULL)
 		log_msg(LOG_WARNING, "damaged users or aliases entry \"%.64s\"; "
-		    "ignored (recompile it with makedb)", entry);
+		    "ignored (recompile it with postern-makedb)", entry);
 	return tab == NULL ? NULL : tab + 1;
 }
 

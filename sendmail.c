@@ -475,7 +475,7 @@ static void NORETURN
 newaliases(void)
 {
 	printf("newaliases: postern reads its aliases file as it is; "
-	    "makedb(8) compiles a large one: nothing to do here\n");
+	    "postern-makedb(8) compiles a large one: nothing to do here\n");
 	exit(EX_OK);
 }
 

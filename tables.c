@@ -352,7 +352,7 @@ load_compiled(struct table *t, enum table_id id, const char *dir,
 	close(fd);
 	if (r < 0)
 		conf_warn(names[id], 0, "the .db file is not current; "
-		    "reading the text (run makedb)");
+		    "reading the text (run postern-makedb)");
 	return r;
 }
 
@@ -389,7 +389,7 @@ table_load(struct table *t, enum table_id id, const char *dir, char *err,
 		return -1;
 	if (db_count(&t->db) > LARGE_TEXT_TABLE)
 		conf_warn(names[id], 0, "a long list read as text at each "
-		    "connection; compile it with makedb");
+		    "connection; compile it with postern-makedb");
 	return 0;
 }
 

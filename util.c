@@ -170,17 +170,34 @@ monotonic_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* dir/name in path: 1 when it is an executable, 0 when not, -1 too long. */
+static int
+executable_at(const char *dir, const char *name, char *path, size_t size)
+{
+	if ((size_t)snprintf(path, size, "%s/%s", dir, name) >= size)
+		return -1;
+	return access(path, X_OK) == 0;
+}
+
 /*
- * The path of program name in this program's own directory (postern's
- * programs are installed side by side): 0, or -1 when /proc cannot say
- * where this program is, or the path would not fit.
+ * The path of another postern program, for one that runs it
+ * (postern-sendmail runs enqueue, postern-queue runs deliver).  Installed,
+ * the commands are in sbin/ and the others in libexec/postern/, found
+ * from this program's own place first, so that DESTDIR and PREFIX need
+ * no rebuild and a copy an older version left in sbin/ is not used; in
+ * the build tree they are side by side; last, the LIBEXECDIR built in.
+ * 0, or -1 when /proc cannot say where this program is, or a path would
+ * not fit.  A program found nowhere is named in the build-tree place, so
+ * that running it fails with a path the administrator can read.
  */
 int
 sibling_program(const char *name, char *path, size_t size)
 {
-	char self[4096];
+	char self[4096], libexec[4200];
+	const char *places[3];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
 	char *slash;
+	int i, r;
 
 	if (n <= 0)
 		return -1;
@@ -189,7 +206,16 @@ sibling_program(const char *name, char *path, size_t size)
 	if (slash == NULL)
 		return -1;
 	*slash = '\0';
-	return (size_t)snprintf(path, size, "%s/%s", self, name) < size ? 0 : -1;
+	snprintf(libexec, sizeof libexec, "%s/../libexec/postern", self);
+	places[0] = libexec;
+	places[1] = self;
+	places[2] = LIBEXEC_DEFAULT_DIR;
+	for (i = 0; i < 3; i++) {
+		r = executable_at(places[i], name, path, size);
+		if (r != 0)
+			return r < 0 ? -1 : 0;
+	}
+	return executable_at(self, name, path, size) < 0 ? -1 : 0;
 }
 
 /*

@@ -7,7 +7,7 @@ load helper
 setup() { setup_postern; }
 teardown() { teardown_postern; }
 
-MAKEDB=$TOP/makedb
+MAKEDB=$TOP/postern-makedb
 
 # as_client IP 'session': a pipe session whose client address is IP.
 as_client() {
@@ -266,7 +266,7 @@ LIST
 	[ "$(rcpt_reply 192.0.2.1 '<x@remote.test>')" = "250 2.1.5 Ok" ]
 }
 
-@test "makedb: compiled tables answer the same; a stale .db is not used" {
+@test "postern-makedb: compiled tables answer the same; a stale .db is not used" {
 	printf '10.0.0.0/8 relay\n' >"$CONF/clients"
 	printf 'alice@example.org\n' >"$CONF/users"
 	run "$MAKEDB" -C "$CONF"
@@ -290,7 +290,7 @@ LIST
 	[ "$(rcpt_reply 10.1.1.1 '<x@remote.test>')" = "554 5.7.1 Error: relay access denied" ]
 }
 
-@test "makedb: a scrambled .db answers without crashing; a truncated one is not used" {
+@test "postern-makedb: a scrambled .db answers without crashing; a truncated one is not used" {
 	printf 'alice@example.org\n' >"$CONF/users"
 	"$MAKEDB" -C "$CONF" users >/dev/null
 	local size
@@ -307,7 +307,7 @@ LIST
 	[ "$(rcpt_reply '<alice@example.org>')" = "250 2.1.5 Ok" ]
 }
 
-@test "makedb -c: every line the programs would ignore, and a stale image; 0 only when there is none" {
+@test "postern-makedb -c: every line the programs would ignore, and a stale image; 0 only when there is none" {
 	printf 'hostname mx.test\nbogus key\nlog stderr\n' >"$CONF/smtpd.conf"
 	printf '10.0.0.0/8 relay\nnot-an-address deny\n' >"$CONF/clients"
 	printf 'alice@example.org\n' >"$CONF/users"
@@ -332,7 +332,7 @@ LIST
 	[ "$status" -eq 1 ]
 }
 
-@test "makedb: errors and usage" {
+@test "postern-makedb: errors and usage" {
 	run "$MAKEDB" -C "$CONF" nosuchfile
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"nosuchfile: not a list file"* ]]
@@ -346,7 +346,7 @@ LIST
 @test "a long list read as text is answered, with advice to run makedb" {
 	seq 1 1500 | sed 's/.*/user&@example.org/' >"$CONF/users"
 	[ "$(rcpt_reply '<user1499@example.org>')" = "250 2.1.5 Ok" ]
-	grep -q 'config: file=users: a long list read as text at each connection; compile it with makedb' "$LOG"
+	grep -q 'config: file=users: a long list read as text at each connection; compile it with postern-makedb' "$LOG"
 	"$MAKEDB" -C "$CONF" users >/dev/null
 	[ "$(rcpt_reply '<user1500@example.org>')" = "250 2.1.5 Ok" ]
 	[ "$(rcpt_reply '<user1501@example.org>')" = "550 5.1.1 Error: user unknown" ]

@@ -112,7 +112,7 @@ instructions() {
 	[ "${lines[9]}" = "535 5.7.8 Error: authentication failed" ]
 	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
 	# compiled, the same
-	"$TOP/makedb" -C "$CONF" passwd pop3secrets >/dev/null
+	"$TOP/postern-makedb" -C "$CONF" passwd pop3secrets >/dev/null
 	run pop_pipe 'USER ALICE@example.org\r\nPASS s3cret\r\nQUIT\r\n'
 	[ "${lines[2]}" = "-ERR [AUTH] Authentication failed" ]
 	# and without casesensitive, case does not matter

@@ -59,25 +59,55 @@ teardown() {
 }
 
 @test "make install honours PREFIX and DESTDIR; the installed smtpd works" {
+	local dest=$TESTDIR/dest/opt/postern p
 	make -s -C "$TOP" install DESTDIR="$TESTDIR/dest" PREFIX=/opt/postern >/dev/null
-	[ -x "$TESTDIR/dest/opt/postern/sbin/smtpd" ]
-	[ -x "$TESTDIR/dest/opt/postern/sbin/enqueue" ]
-	[ -x "$TESTDIR/dest/opt/postern/sbin/pop3d" ]
-	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/pop3d.8" ]
+	# commands in sbin/, named postern-*; the rest out of PATH
+	for p in postern-makedb postern-queue postern-sendmail; do
+		[ -x "$dest/sbin/$p" ]
+	done
+	for p in smtpd enqueue deliver pop3d; do
+		[ -x "$dest/libexec/postern/$p" ]
+		[ ! -e "$dest/sbin/$p" ]
+	done
+	[ "$(ls "$dest/sbin" | wc -l)" -eq 3 ]
+	# every man page is named postern*, none is OpenSMTPD's smtpd.8
+	[ -f "$dest/share/man/man8/postern-smtpd.8" ]
+	[ -f "$dest/share/man/man8/postern-pop3d.8" ]
+	[ -f "$dest/share/man/man5/postern-queue.5" ]
+	[ -z "$(ls "$dest/share/man/man8" "$dest/share/man/man5" | grep -v '^postern' | grep -v ':$' | grep .)" ]
 	# contrib files, pointing at the installed programs
-	local contrib=$TESTDIR/dest/opt/postern/share/postern/contrib
+	local contrib=$dest/share/postern/contrib
 	[ "$(ls "$contrib" | wc -l)" -eq "$(ls "$TOP/contrib" | grep -vc '^run-local$')" ]
-	grep -q '^ExecStart=/opt/postern/sbin/pop3d ' "$contrib/postern-pop3@.service"
-	! grep -rq /usr/local/sbin "$contrib" || false
+	grep -q '^ExecStart=/opt/postern/libexec/postern/pop3d ' "$contrib/postern-pop3@.service"
+	grep -q '^ExecStart=/opt/postern/libexec/postern/deliver -d ' "$contrib/postern-deliver.service"
+	! grep -rq /usr/local "$contrib" || false
 	[ -x "$contrib/tcpserver-run" ]
-	[ -f "$TESTDIR/dest/opt/postern/share/man/man8/smtpd.8" ]
-	[ -f "$TESTDIR/dest/opt/postern/share/man/man5/queue.5" ]
-	run bash -c "printf 'HELO c\nQUIT\n' | '$TESTDIR/dest/opt/postern/sbin/smtpd' -C '$CONF' -Q '$QUEUE' 2>/dev/null"
+	run bash -c "printf 'HELO c\nQUIT\n' | '$dest/libexec/postern/smtpd' -C '$CONF' -Q '$QUEUE' 2>/dev/null"
 	[[ "${lines[1]}" == "250 mx.test"* ]]
+	# postern-sendmail finds the installed enqueue in libexec/postern/,
+	# not a stale copy an older version left in sbin/
+	printf '#!/bin/sh\necho stale enqueue >&2; exit 71\n' >"$dest/sbin/enqueue"
+	chmod +x "$dest/sbin/enqueue"
+	run bash -c "printf 'Subject: installed\n\nhi\n' | POSTERN_CONF='$CONF' POSTERN_QUEUE='$QUEUE' '$dest/sbin/postern-sendmail' -f a@b.test u@example.org"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(queued_count)" -eq 1 ]
+	rm "$dest/sbin/enqueue"
 	[ -f "$TESTDIR/dest/opt/postern/lib/sysusers.d/postern.conf" ]
 	[ -f "$TESTDIR/dest/opt/postern/lib/tmpfiles.d/postern.conf" ]
 	make -s -C "$TOP" uninstall DESTDIR="$TESTDIR/dest" PREFIX=/opt/postern
 	[ -z "$(find "$TESTDIR/dest" -type f)" ]
+}
+
+@test "make install-sendmail: enqueue set-user-ID to the queue's owner, and the sendmail links" {
+	[ "$(id -u)" -eq 0 ] || skip "chown needs root"
+	local dest=$TESTDIR/dest
+	make -s -C "$TOP" install DESTDIR="$dest" PREFIX=/opt/postern >/dev/null
+	make -s -C "$TOP" install-sendmail DESTDIR="$dest" PREFIX=/opt/postern QUEUE_OWNER=daemon
+	[ "$(stat -c '%a %U' "$dest/opt/postern/libexec/postern/enqueue")" = "4711 daemon" ]
+	for p in sbin/sendmail bin/mailq bin/newaliases; do
+		[ "$(readlink "$dest/usr/$p")" = /opt/postern/sbin/postern-sendmail ]
+	done
 }
 
 @test "sysusers.d and tmpfiles.d: the postern user, and directories deliver can write" {

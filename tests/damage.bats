@@ -4,7 +4,7 @@
 
 load helper
 
-MAKEDB=$TOP/makedb
+MAKEDB=$TOP/postern-makedb
 POP3D=$TOP/pop3d
 DELIVER=$TOP/deliver
 

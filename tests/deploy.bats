@@ -16,7 +16,8 @@ teardown() {
 
 # The shipped paths, pointed at this build and this test's directories.
 localize() {
-	sed -e "s|/usr/local/sbin/|$TOP/|g" -e "s|/etc/postern|$CONF|g" \
+	sed -e "s|/usr/local/libexec/postern/|$TOP/|g" -e "s|/usr/local/sbin/|$TOP/|g" \
+	    -e "s|/etc/postern|$CONF|g" \
 	    -e "s|/var/spool/postern|$QUEUE|g" "$@"
 }
 
@@ -165,13 +166,11 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
 	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
 	PORT=$(free_port)
-	{ echo 'foreground = yes'
-	  sed "s|/etc/postern-submission|$sub|" "$TOP/contrib/postern-submissions.conf" |
-	    localize | grep -v '^setuid\|^setgid\|^pid' |
+	{ sed "s|/etc/postern-submission|$sub|" "$TOP/contrib/postern-submissions.conf" |
+	    localize | grep -v '^setuid\|^setgid' |
 	    sed -e "s/^accept = 465/accept = 127.0.0.1:$PORT/" \
 	        -e "s|^cert = .*|cert = $TESTDIR/cert.pem|" -e "s|^key = .*|key = $TESTDIR/key.pem|"
 	} >"$TESTDIR/stunnel.conf"
-	sed -i '1a pid =' "$TESTDIR/stunnel.conf"
 	stunnel4 "$TESTDIR/stunnel.conf" 2>"$TESTDIR/stunnel.log" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
@@ -230,12 +229,10 @@ print(p.retr(1)[1][0].decode()); p.quit()' "$PORT"
 	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
 	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
 	PORT=$(free_port)
-	{ echo 'foreground = yes'
-	  localize "$TOP/contrib/postern-pop3s.conf" | grep -v '^setuid\|^setgid\|^pid' |
+	{ localize "$TOP/contrib/postern-pop3s.conf" | grep -v '^setuid\|^setgid' |
 	    sed -e "s/^accept = 995/accept = 127.0.0.1:$PORT/" \
 	        -e "s|^cert = .*|cert = $TESTDIR/cert.pem|" -e "s|^key = .*|key = $TESTDIR/key.pem|"
 	} >"$TESTDIR/stunnel.conf"
-	sed -i '1a pid =' "$TESTDIR/stunnel.conf"
 	stunnel4 "$TESTDIR/stunnel.conf" 2>"$TESTDIR/stunnel.log" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
@@ -251,7 +248,7 @@ print(p.stat()); p.quit()' "$PORT"
 	grep -q 'pop3: client=127.0.0.1 user=alice@example.org method=user login' "$TESTDIR/stunnel.log"
 }
 
-@test "pop3d under tcpserver, as pop3d.8 shows it: TCPREMOTEIP is the client" {
+@test "pop3d under tcpserver, as postern-pop3d.8 shows it: TCPREMOTEIP is the client" {
 	command -v tcpserver >/dev/null || skip "tcpserver (ucspi-tcp) is not installed"
 	pop3_setup
 	echo 'authplaintext yes' >>"$CONF/smtpd.conf"

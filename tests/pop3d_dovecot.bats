@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # pop3d beside Dovecot's pop3 (Debian's dovecot-pop3d) on copies of one
 # Maildir: the same octets for every RETR and TOP, and sizes that differ
-# only where the two count differently (pop3d.8, CAVEATS).
+# only where the two count differently (postern-pop3d.8, CAVEATS).
 
 load helper
 

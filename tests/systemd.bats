@@ -1,0 +1,197 @@
+#!/usr/bin/env bats
+# postern.7, followed as written under a real systemd: a Debian 12 root
+# made by debootstrap boots in systemd-nspawn (systemd as PID 1, a
+# network namespace of its own with loopback only), every block of
+# postern.7 marked '.\" deploy: run' runs in it as root, in order, and
+# then a message sent to port 25 must land in the Maildir, be read back
+# over POP3 with TLS on port 995, and the services must have run inside
+# their sandboxes.  Needs root, debootstrap, systemd-nspawn and Debian's
+# mirror (the root is made once, then kept in POSTERN_NSPAWN_CACHE).
+
+load helper
+
+CACHE=${POSTERN_NSPAWN_CACHE:-/var/tmp/postern-nspawn}
+# What the container has before the page's first step: a minimal
+# Debian with systemd (what a server has), python3 for this test's
+# clients, and what step 1 installs, since the container has no network
+# (apt-get install then finds them installed).
+PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,python3,make,gcc,libc6-dev,openssl,stunnel4
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (systemd-nspawn)"
+	command -v systemd-nspawn >/dev/null || skip "systemd-nspawn (systemd-container) is not installed"
+	command -v debootstrap >/dev/null || skip "debootstrap is not installed"
+	setup_postern
+	NSPAWN_PID=
+	ROOT=
+}
+
+teardown() {
+	if [ -n "$NSPAWN_PID" ]; then
+		# nspawn --boot turns SIGTERM into an orderly shutdown
+		kill -TERM "$NSPAWN_PID" 2>/dev/null || true
+		for _ in $(seq 600); do
+			kill -0 "$NSPAWN_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$NSPAWN_PID" 2>/dev/null || true
+		wait "$NSPAWN_PID" 2>/dev/null || true
+	fi
+	[ -z "$ROOT" ] || rm -rf "$ROOT"
+	teardown_postern
+}
+
+# The cached root for this package list, made on first use.
+base_root() {
+	local base=$CACHE/bookworm-$(echo "$PACKAGES" | md5sum | cut -c1-12)
+	if [ ! -x "$base/usr/lib/systemd/systemd" ]; then
+		mkdir -p "$CACHE"
+		rm -rf "$base.new"
+		debootstrap --variant=minbase --include="$PACKAGES" bookworm "$base.new" \
+		    http://deb.debian.org/debian >"$CACHE/debootstrap.log" 2>&1 ||
+		    { tail -20 "$CACHE/debootstrap.log" >&2; return 1; }
+		mv "$base.new" "$base"
+	fi
+	echo "$base"
+}
+
+# The container's init: the process under systemd-nspawn whose PID in
+# its own namespace is 1, once it is systemd (before, it is nspawn's
+# child still setting the container up).
+container_init() {
+	local p children=$NSPAWN_PID next
+	for _ in 1 2 3; do
+		next=
+		for p in $children; do
+			if [ "$p" != "$NSPAWN_PID" ] &&
+			    grep -q '^NSpid:.*[[:space:]]1$' "/proc/$p/status" 2>/dev/null &&
+			    [ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
+				echo "$p"
+				return 0
+			fi
+			next="$next $(pgrep -P "$p" | tr '\n' ' ')"
+		done
+		children=$next
+	done
+	return 1
+}
+
+# in_container CMD...: as root inside the container, with a clean
+# environment (not this test's, nor a sanitizer build's).
+in_container() {
+	nsenter -t "$INIT" -a env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+	    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+
+boot_container() {
+	local base
+	base=$(base_root)
+	ROOT=$CACHE/run.$$
+	rm -rf "$ROOT"
+	cp -a "$base" "$ROOT"
+	# the source tree as a clone has it: tracked and new files, no build
+	mkdir -p "$ROOT/root/postern"
+	(cd "$TOP" && git ls-files -co --exclude-standard -z | xargs -0 tar -cf - --) |
+	    tar -xf - -C "$ROOT/root/postern"
+	systemd-nspawn -q -D "$ROOT" --boot --private-network --register=no \
+	    --keep-unit --console=pipe </dev/null >"$TESTDIR/console.log" 2>&1 &
+	NSPAWN_PID=$!
+	for _ in $(seq 600); do
+		INIT=$(container_init) && break
+		kill -0 "$NSPAWN_PID" || { cat "$TESTDIR/console.log"; return 1; }
+		sleep 0.1
+	done
+	[ -n "$INIT" ]
+	run in_container timeout 120 systemctl is-system-running --wait
+	echo "system: $output"
+	[ "$output" = running ] || [ "$output" = degraded ]
+}
+
+# The blocks postern.7 marks to run, as files step.1, step.2... in
+# $TESTDIR, with the mdoc escape \e (a backslash) undone; prints their
+# count.
+deploy_steps() {
+	awk -v dir="$TESTDIR" '
+		/^\.\\" deploy: run$/ { want = 1; next }
+		want && /^\.Bd -literal/ { inside = 1; n++; next }
+		inside && /^\.Ed$/ { inside = 0; want = 0; next }
+		inside { print > (dir "/step." n) }
+		END { print n + 0 }
+	' "$TOP/postern.7"
+	sed -i 's/\\e/\\/g' "$TESTDIR"/step.*
+}
+
+@test "postern.7 as written, under systemd: mail to port 25 lands in the Maildir and is read over POP3 with TLS" {
+	local steps i
+	steps=$(deploy_steps)
+	[ "$steps" -ge 4 ]
+	boot_container
+	# each block a shell of its own, from the source tree, stopping at
+	# the first failing command, as an administrator would
+	for i in $(seq "$steps"); do
+		echo "== step $i:"
+		cat "$TESTDIR/step.$i"
+		run in_container sh -ec "cd /root/postern && $(cat "$TESTDIR/step.$i")"
+		echo "$output" | tail -15
+		[ "$status" -eq 0 ]
+	done
+	# port 25, as another host would: accepted, then alice's
+	run in_container python3 -c '
+import smtplib
+s = smtplib.SMTP("127.0.0.1", 25, timeout=30)
+print(s.ehlo("client.example.net")[0])
+r = s.sendmail("bob@example.net", ["alice@example.org"],
+    "From: bob@example.net\r\nSubject: deployed\r\n\r\nhello from nspawn\r\n")
+print(r); s.quit()'
+	echo "$output"
+	[ "${lines[0]}" = 250 ]
+	[ "${lines[1]}" = "{}" ]
+	# deliver -d puts it into the Maildir, as postern
+	local maildir=$ROOT/var/mail/postern/example.org/alice/new
+	for _ in $(seq 600); do
+		[ -n "$(ls "$maildir" 2>/dev/null)" ] && break
+		sleep 0.1
+	done
+	[ "$(ls "$maildir" | wc -l)" -eq 1 ]
+	[ "$(in_container stat -c %U /var/mail/postern/example.org/alice/new/"$(ls "$maildir")")" = postern ]
+	# read over POP3 with TLS on 995 (stunnel@postern-pop3s), as alice
+	run in_container python3 -c '
+import poplib, ssl
+ctx = ssl.create_default_context(); ctx.check_hostname = False; ctx.verify_mode = ssl.CERT_NONE
+p = poplib.POP3_SSL("127.0.0.1", 995, context=ctx, timeout=30)
+p.user("alice@example.org"); p.pass_("a long secret")
+print(p.stat()[0])
+for line in p.retr(1)[1]:
+    print(line.decode())
+p.quit()'
+	echo "$output"
+	[ "${lines[0]}" = 1 ]
+	[[ "$output" == *"Subject: deployed"* ]]
+	[[ "$output" == *"hello from nspawn"* ]]
+	# the sandboxes were in force: deliver runs without privileges,
+	# under a system-call filter, on a read-only system, as postern
+	local pid
+	pid=$(in_container systemctl show -p MainPID --value postern-deliver.service)
+	[ "$pid" -gt 0 ]
+	in_container grep -q '^NoNewPrivs:[[:space:]]*1$' "/proc/$pid/status"
+	in_container grep -q '^Seccomp:[[:space:]]*2$' "/proc/$pid/status"
+	[ "$(in_container stat -c %U "/proc/$pid")" = postern ]
+	in_container cat "/proc/$pid/mountinfo" >"$TESTDIR/mountinfo"
+	cat "$TESTDIR/mountinfo"
+	# ProtectSystem=strict: / read-only (the last mount on it counts),
+	# the queue and the mail root writable
+	awk '$5 == "/" { o = $6 } END { print o }' "$TESTDIR/mountinfo" | grep -q '^ro'
+	awk '$5 == "/var/spool/postern" { o = $6 } END { print o }' "$TESTDIR/mountinfo" | grep -q '^rw'
+	awk '$5 == "/var/mail/postern" { o = $6 } END { print o }' "$TESTDIR/mountinfo" | grep -q '^rw'
+	# no unit failed
+	run in_container systemctl --failed --no-legend
+	echo "$output"
+	[ -z "$output" ]
+	# the logs are where postern.7 says: the journal, by unit
+	run in_container journalctl -q --no-pager -u 'postern-*'
+	echo "$output" | grep -q 'postern/smtpd\[[0-9]*\]: queued id=.* from=<bob@example.net> '
+	echo "$output" | grep -q 'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
+	run in_container journalctl -q --no-pager -u stunnel@postern-pop3s
+	echo "$output" | grep -q 'postern/pop3d\[[0-9]*\]: .*user=alice@example.org'
+
+}
