@@ -203,9 +203,13 @@ publish(struct queue *q, int fd, const char *name, int dirfd, const char *id)
 		return renameat(q->tmpfd, name, dirfd, id);
 	if (link_anonymous(fd, dirfd, id) == 0)
 		return 0;
-	/* This message gets a 4xx; the next ones use named files. */
-	if (errno == ENOENT || errno == EPERM || errno == EACCES)
-		q->anonymous = 0;
+	/*
+	 * This message gets a 4xx; the next ones use named files, whatever
+	 * the reason: a /proc that is not what it seems can fail the link
+	 * with any of ENOENT, EPERM, EACCES or EXDEV (a tmpfs queue), and
+	 * where the disk is full or failing, named files fail no later.
+	 */
+	q->anonymous = 0;
 	return -1;
 }
 

@@ -44,7 +44,11 @@ teardown() {
 	printf 'run no-such-package-postern-test\nrun bash\n' >"$TESTDIR/packages"
 	chmod 644 "$TESTDIR/packages"
 	if [ "$(id -u)" -eq 0 ]; then
-		run runuser -u nobody -- env POSTERN_PACKAGES="$TESTDIR/packages" "$TOP/tests/install-deps" run
+		# a copy nobody can run: the tree may be under /root (0700)
+		mkdir -p "$TESTDIR/tree/tests"
+		cp "$TOP/tests/install-deps" "$TESTDIR/tree/tests/"
+		chmod -R a+rX "$TESTDIR/tree"
+		run runuser -u nobody -- env POSTERN_PACKAGES="$TESTDIR/packages" "$TESTDIR/tree/tests/install-deps" run
 	else
 		run env POSTERN_PACKAGES="$TESTDIR/packages" "$TOP/tests/install-deps" run
 	fi

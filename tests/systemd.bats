@@ -121,20 +121,37 @@ deploy_steps() {
 	sed -i 's/\\e/\\/g' "$TESTDIR"/step.*
 }
 
-@test "postern.7 as written, under systemd: mail to port 25 lands in the Maildir and is read over POP3 with TLS" {
-	local steps i
-	steps=$(deploy_steps)
-	[ "$steps" -ge 4 ]
-	boot_container
-	# each block a shell of its own, from the source tree, stopping at
-	# the first failing command, as an administrator would
-	for i in $(seq "$steps"); do
+# run_steps FIRST LAST: those blocks, each a shell of its own from the
+# source tree, stopping at the first failing command, as an
+# administrator would.
+run_steps() {
+	local i
+	for i in $(seq "$1" "$2"); do
 		echo "== step $i:"
 		cat "$TESTDIR/step.$i"
 		run in_container sh -ec "cd /root/postern && $(cat "$TESTDIR/step.$i")"
 		echo "$output" | tail -15
 		[ "$status" -eq 0 ]
 	done
+}
+
+# wait_for_maildir N [SECONDS]: until alice has N messages in new/
+# (2 minutes at most, or SECONDS).
+wait_for_maildir() {
+	local maildir=$ROOT/var/mail/postern/example.org/alice/new
+	for _ in $(seq $((${2:-120} * 10))); do
+		[ "$(ls "$maildir" 2>/dev/null | wc -l)" -ge "$1" ] && break
+		sleep 0.1
+	done
+	[ "$(ls "$maildir" | wc -l)" -eq "$1" ]
+}
+
+@test "postern.7 as written, under systemd: mail to port 25 lands in the Maildir and is read over POP3 with TLS" {
+	local steps
+	steps=$(deploy_steps)
+	[ "$steps" -ge 4 ]
+	boot_container
+	run_steps 1 "$steps"
 	# port 25, as another host would: accepted, then alice's
 	run in_container python3 -c '
 import smtplib
@@ -147,13 +164,8 @@ print(r); s.quit()'
 	[ "${lines[0]}" = 250 ]
 	[ "${lines[1]}" = "{}" ]
 	# deliver -d puts it into the Maildir, as postern
-	local maildir=$ROOT/var/mail/postern/example.org/alice/new
-	for _ in $(seq 600); do
-		[ -n "$(ls "$maildir" 2>/dev/null)" ] && break
-		sleep 0.1
-	done
-	[ "$(ls "$maildir" | wc -l)" -eq 1 ]
-	[ "$(in_container stat -c %U /var/mail/postern/example.org/alice/new/"$(ls "$maildir")")" = postern ]
+	wait_for_maildir 1
+	[ "$(in_container sh -c 'stat -c %U /var/mail/postern/example.org/alice/new/*')" = postern ]
 	# read over POP3 with TLS on 995 (stunnel@postern-pop3s), as alice
 	run in_container python3 -c '
 import poplib, ssl
@@ -194,4 +206,63 @@ p.quit()'
 	run in_container journalctl -q --no-pager -u stunnel@postern-pop3s
 	echo "$output" | grep -q 'postern/pop3d\[[0-9]*\]: .*user=alice@example.org'
 
+}
+
+@test "the other shipped units under systemd: submission on 587, POP3 on 110, deliver by its timer" {
+	local steps
+	steps=$(deploy_steps)
+	boot_container
+	# install, the user, the configuration: all of postern.7 but the
+	# services, which are these instead
+	run_steps 1 $((steps - 1))
+	run in_container sh -ec '
+		mkdir -p /etc/postern-submission
+		cd /etc/postern-submission
+		printf "hostname mx.example.org\nsubmission yes\nauthplaintext yes\n" >smtpd.conf
+		ln -s ../postern/domains ../postern/users ../postern/passwd .
+		echo "authplaintext yes" >>/etc/postern/smtpd.conf
+		cd /usr/local/share/postern/contrib
+		cp postern-submission.socket postern-submission@.service \
+		    postern-pop3.socket postern-pop3@.service \
+		    postern-deliver-once.service postern-deliver.timer /etc/systemd/system/
+		systemctl daemon-reload
+		systemctl enable --now postern-submission.socket postern-pop3.socket \
+		    postern-deliver.timer'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# 587: AUTH before MAIL, then accepted
+	run in_container python3 -c '
+import smtplib
+s = smtplib.SMTP("127.0.0.1", 587, timeout=30)
+s.ehlo("laptop.example.net")
+try:
+    s.sendmail("alice@example.org", ["alice@example.org"], "Subject: x\r\n\r\nx\r\n")
+except smtplib.SMTPException as e:
+    print("before AUTH:", e)
+s.login("alice@example.org", "a long secret")
+print(s.sendmail("alice@example.org", ["alice@example.org"],
+    "From: alice@example.org\r\nSubject: submitted\r\n\r\nfrom 587\r\n"))
+s.quit()'
+	echo "$output"
+	[[ "${lines[0]}" == "before AUTH: "*"530"* ]]
+	[ "${lines[1]}" = "{}" ]
+	# no deliver daemon: the timer's pass delivers it (a minute after
+	# boot; 5 minutes allowed for a slow machine)
+	[ "$(in_container systemctl is-active postern-deliver.timer)" = active ]
+	[ "$(in_container systemctl is-active postern-deliver.service)" != active ]
+	wait_for_maildir 1 300
+	in_container journalctl -q --no-pager -u postern-deliver-once.service |
+	    grep -q 'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
+	# 110: POP3 in clear text, as authplaintext allows
+	run in_container python3 -c '
+import poplib
+p = poplib.POP3("127.0.0.1", 110, timeout=30)
+p.user("alice@example.org"); p.pass_("a long secret")
+print(p.stat()[0])
+print(b"\n".join(p.retr(1)[1]).decode()); p.quit()'
+	echo "$output"
+	[ "${lines[0]}" = 1 ]
+	[[ "$output" == *"Subject: submitted"* ]]
+	run in_container systemctl --failed --no-legend
+	[ -z "$output" ]
 }
