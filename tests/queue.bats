@@ -172,17 +172,15 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 	queued_messages | grep -q '^Subject: q$'
 }
 
-@test "a link that fails despite /proc: that message gets 451, the next ones use named files" {
-	[ "$(id -u)" -eq 0 ] || skip "faking /proc needs a mount namespace: root"
-	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
-	! ldd "$SMTPD" | grep -q libasan ||
-	    skip "AddressSanitizer reads its options from /proc: the plain build runs this"
-	# A /proc whose self/fd entries all lead to "/": readable, so smtpd
-	# takes the anonymous path, but linking one links a directory (EPERM).
+# link_fails_despite_proc TARGET: smtpd under a /proc whose self/fd
+# entries all lead to TARGET: readable, so smtpd takes the anonymous
+# path, but linking one fails; that message gets 451, the next 250.
+link_fails_despite_proc() {
 	local one='MAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\nbody\n.\n'
+	rm -rf "$QUEUE" && mkdir "$QUEUE"
 	run bash -c "printf 'HELO c\n$one${one}QUIT\n' | unshare -m sh -c '
 	    mount -t tmpfs none /proc && mkdir -p /proc/self/fd &&
-	    for n in \$(seq 0 30); do ln -s / /proc/self/fd/\$n; done &&
+	    for n in \$(seq 0 30); do ln -s $1 /proc/self/fd/\$n; done &&
 	    exec \"\$0\" -C \"\$1\" -Q \"\$2\"' '$SMTPD' '$CONF' '$QUEUE' 2>/dev/null | tr -d '\r'"
 	echo "$output"
 	[ "${lines[5]}" = "451 4.3.0 Error: queue commit failed" ]
@@ -190,6 +188,17 @@ MSG='HELO c\nMAIL FROM:<a@b.test>\nRCPT TO:<u@example.org>\nDATA\nSubject: q\n\n
 	[ "$(ls "$QUEUE/todo" | wc -l)" -eq 1 ]
 	[ -z "$(ls "$QUEUE/mess")" ]
 	[ -z "$(ls "$QUEUE/tmp")" ]
+}
+
+@test "a link that fails despite /proc: that message gets 451, the next ones use named files" {
+	[ "$(id -u)" -eq 0 ] || skip "faking /proc needs a mount namespace: root"
+	unshare -m true 2>/dev/null || skip "mount namespaces are not allowed here"
+	! ldd "$SMTPD" | grep -q libasan ||
+	    skip "AddressSanitizer reads its options from /proc: the plain build runs this"
+	# a directory: EPERM (EXDEV where the queue is on another file system)
+	link_fails_despite_proc /
+	# a file on another file system, whatever the queue's: EXDEV
+	link_fails_despite_proc /dev/null
 }
 
 @test "root on a queue of another user works as that user: smtpd, enqueue and deliver leave nothing root-owned" {
