@@ -103,6 +103,30 @@ rcpt_reply() {	# rcpt_reply [IP] ADDRESS: the reply to one RCPT
 	[ "${lines[4]}" = "550 5.7.1 Error: sender address rejected" ]
 }
 
+@test "recipients, users and aliases: case-insensitive by default, exact under casesensitive yes" {
+	echo 'Blocked@relay.test' >"$CONF/recipients"
+	echo relay.test >"$CONF/relaydomains"
+	echo 'Alice@example.org' >"$CONF/users"
+	echo 'Sales@example.org: Alice@example.org' >"$CONF/aliases"
+	local rcpts='RCPT TO:<blocked@relay.test>\nRCPT TO:<alice@example.org>\nRCPT TO:<sales@EXAMPLE.org>\nRCPT TO:<Alice@EXAMPLE.ORG>\nRCPT TO:<Sales@example.org>\n'
+	run smtp_pipe "HELO c\nMAIL FROM:<a@b.test>\n$rcpts"
+	echo "$output"
+	[ "${lines[3]}" = "550 5.7.1 Error: recipient address rejected" ]
+	[ "${lines[4]}" = "250 2.1.5 Ok" ]
+	[ "${lines[5]}" = "250 2.1.5 Ok" ]
+	[ "${lines[6]}" = "250 2.1.5 Ok" ]
+	[ "${lines[7]}" = "250 2.1.5 Ok" ]
+	conf casesensitive yes
+	run smtp_pipe "HELO c\nMAIL FROM:<a@b.test>\n$rcpts"
+	echo "$output"
+	# a local part spelt otherwise is another address; domains never are
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "550 5.1.1 Error: user unknown" ]
+	[ "${lines[5]}" = "550 5.1.1 Error: user unknown" ]
+	[ "${lines[6]}" = "250 2.1.5 Ok" ]
+	[ "${lines[7]}" = "250 2.1.5 Ok" ]
+}
+
 @test "a quoted local part that is a Dot-string is that address: lists, users, the envelope" {
 	echo 'spammer@good.test' >"$CONF/senders"
 	echo 'blocked@relay.test' >"$CONF/recipients"

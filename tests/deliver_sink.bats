@@ -8,19 +8,21 @@
 load helper
 load deliver_helper
 
-# start_sink OPTION...: smtp-sink on a free port, dumping to $SINK/,
-# routed as the smarthost for every remote domain.
+# start_sink OPTION...: smtp-sink on a free port of $SINK_ADDRESS
+# (127.0.0.1 unless set), dumping to $SINK/, routed as the smarthost
+# for every remote domain.
 start_sink() {
+	local addr=${SINK_ADDRESS:-127.0.0.1}
 	command -v smtp-sink >/dev/null || skip "smtp-sink (package postfix) is not installed"
 	SINK=$TESTDIR/sink
 	mkdir -p "$SINK"
 	chmod 777 "$SINK"
-	SPORT=$(free_port)
-	smtp-sink -u "$(id -un)" -d "$SINK/%M." "$@" 127.0.0.1:"$SPORT" 10 \
+	SPORT=$(free_port "$addr")
+	smtp-sink -u "$(id -un)" -d "$SINK/%M." "$@" "[$addr]:$SPORT" 10 \
 	    2>>"$TESTDIR/sink.log" &
 	REMOTE_PID=$!
-	wait_port 127.0.0.1 "$SPORT"
-	echo "* [127.0.0.1]:$SPORT" >"$CONF/routes"
+	wait_port "$addr" "$SPORT"
+	echo "* [$addr]:$SPORT" >"$CONF/routes"
 }
 
 stop_sink() {
@@ -48,6 +50,19 @@ sunk() {
 	[[ "$output" == *$'\nX-Mail-Args: <a@b.test>\n'* ]]
 	[[ "$output" == *$'\nX-Rcpt-Args: <x@remote.test>\n'* ]]
 	[[ "$output" == *$'\nSubject: test 1\n\nhello' ]]
+	queue_is_empty
+}
+
+@test "routes: a smarthost at an IPv6 address and port, [::1]:PORT" {
+	python3 -c 'import socket; socket.socket(socket.AF_INET6).bind(("::1", 0))' 2>/dev/null ||
+	    skip "no IPv6 loopback here"
+	SINK_ADDRESS=::1 start_sink
+	send a@b.test x@remote.test
+	run_deliver
+	cat "$TESTDIR/deliver.log"
+	grep -q 'to=<x@remote.test> relay=::1\[::1\]:'"$SPORT"' .* status=sent' "$TESTDIR/deliver.log"
+	run sunk
+	[ "${lines[0]}" = "X-Client-Addr: ipv6:::1" ]
 	queue_is_empty
 }
 

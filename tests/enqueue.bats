@@ -4,7 +4,11 @@
 load helper
 
 setup() { setup_postern; }
-teardown() { teardown_postern; }
+teardown() {
+	# the full file system test's tmpfs, if it failed half-way
+	! mountpoint -q "$TESTDIR/full" 2>/dev/null || umount "$TESTDIR/full"
+	teardown_postern
+}
 
 # enqueue_with ENVELOPE-PRINTF-FORMAT [MESSAGE]: message on fd 0,
 # envelope on fd 1, as qmail-queue is called.
@@ -64,6 +68,44 @@ body
 	[ "$status" -eq 61 ]
 	run bash -c "printf 'x' | '$ENQUEUE' -C '$TESTDIR/none' -Q '$QUEUE' 1</dev/null"
 	[ "$status" -eq 55 ]
+}
+
+@test "a full file system: 53, and nothing left behind (smtpd: limits.bats)" {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a file system needs root"
+	QUEUE=$TESTDIR/full
+	mkdir "$QUEUE"
+	mount -t tmpfs -o size=256k none "$QUEUE" || skip "cannot mount a tmpfs here"
+	# a first message makes the queue's directories; the next is larger
+	# than the space left
+	run enqueue_with 'Fa@b.test\0Tu@example.org\0\0'
+	[ "$status" -eq 0 ]
+	{ head -c 400000 /dev/zero | tr '\0' x | fold -w 76; echo; } >"$TESTDIR/big"
+	run bash -c "'$ENQUEUE' -C '$CONF' -Q '$QUEUE' <'$TESTDIR/big' 1<'$TESTDIR/env'"
+	echo "$output"
+	[ "$status" -eq 53 ]
+	# only the first message; no partial file anywhere
+	[ "$(ls "$QUEUE/todo" | wc -l)" -eq 1 ]
+	[ -z "$(find "$QUEUE/tmp" "$QUEUE/mess" -type f)" ]
+	umount "$QUEUE"
+}
+
+@test "out of memory: 51" {
+	! ldd "$ENQUEUE" | grep -q libasan || skip "AddressSanitizer needs far more address space than the limit"
+	# an envelope of 40 MiB of recipients (under its 64 MiB limit) in
+	# an address space of 32 MiB
+	python3 -c '
+import sys
+out = sys.stdout.buffer
+out.write(b"Fa@b.test\0")
+r = b"T" + b"r" * 60 + b"@example.org\0"
+for _ in range(40 * 1024 * 1024 // len(r)):
+    out.write(r)
+out.write(b"\0")' >"$TESTDIR/env"
+	printf 'Subject: e\n\nbody\n' >"$TESTDIR/msg"
+	run bash -c "ulimit -v 32768; '$ENQUEUE' -C '$CONF' -Q '$QUEUE' <'$TESTDIR/msg' 1<'$TESTDIR/env'"
+	echo "$output"
+	[ "$status" -eq 51 ]
+	queue_empty
 }
 
 @test "a large message is streamed through unchanged" {

@@ -72,6 +72,32 @@ PY
 	grep -q 'tls: SSL_PROTOCOL=TLS' "$LOG"
 }
 
+@test "UCSPITLS=- behind the wrapper: no STLS offered, STLS refused, no plaintext login" {
+	sed -i '/authplaintext/d' "$CONF/smtpd.conf"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	PORT=$(free_port)
+	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" - \
+	    "$POP3D" -C "$CONF" 2>"$LOG" &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run python3 - "$PORT" <<'PY'
+import poplib, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
+print("STLS" in p.capa())
+for cmd in ("STLS", "USER alice@example.org"):
+    try:
+        p._shortcmd(cmd)
+    except poplib.error_proto as e:
+        print(e.args[0].decode())
+p.quit()
+PY
+	echo "$output"
+	[ "${lines[0]}" = False ]
+	[ "${lines[1]}" = "-ERR STLS not available" ]
+	[ "${lines[2]}" = "-ERR [AUTH] Plaintext authentication needs TLS: use STLS" ]
+}
+
 @test "STLS: commands sent with it, before the handshake, are thrown away" {
 	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
 	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null

@@ -102,7 +102,13 @@ boot_container() {
 		sleep 0.1
 	done
 	[ -n "$INIT" ]
-	run in_container timeout 120 systemctl is-system-running --wait
+	# until systemd's bus is up (systemctl cannot connect before), then
+	# until the boot is over
+	for _ in $(seq 600); do
+		run in_container timeout 120 systemctl is-system-running --wait
+		[[ "$output" == *"Failed to connect to bus"* ]] || break
+		sleep 0.1
+	done
 	echo "system: $output"
 	[ "$output" = running ] || [ "$output" = degraded ]
 }
