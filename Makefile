@@ -59,10 +59,10 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # those it uses: smtpd, without dns.o, needs no libresolv, and every
 # library not loaded is time saved on each connection (bench/start).
 COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
-	tables.o address.o access.o route.o dns.o
+	tables.o address.o access.o route.o dns.o dnslist.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
-	queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
+	dnsbl.o dnsq.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o privdrop.o \
@@ -122,7 +122,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns remote qentry addrlist; do \
+	for t in session address tables pop3 dns dnsq remote qentry addrlist; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conffile.h"
+#include "dnslist.h"
 #include "log.h"
 #include "util.h"
 
@@ -143,6 +144,27 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_bool(v, &c->expn);
 	if (strcmp(key, "log") == 0)
 		return parse_choice(v, "syslog", "stderr", &c->log_stderr);
+	if (strcmp(key, "dnsbl") == 0)
+		return dnslist_add(c, DNSLIST_BLOCK, v);
+	if (strcmp(key, "dnswl") == 0)
+		return dnslist_add(c, DNSLIST_ALLOW, v);
+	if (strcmp(key, "rhsbl") == 0)
+		return dnslist_add(c, DNSLIST_SENDER, v);
+	if (strcmp(key, "dnsblthreshold") == 0) {
+		unsigned t;
+
+		if (parse_uint(v, &t) < 0 || t == 0 || t > 1000)
+			return -1;
+		c->dnsblthreshold = (int)t;
+		return 0;
+	}
+	if (strcmp(key, "dnsblreply") == 0)
+		return parse_choice(v, "reject", "defer", &c->dnsbl_defer);
+	if (strcmp(key, "dnsblcheck") == 0)
+		return parse_choice(v, "rcpt", "connect", &c->dnsbl_at_connect);
+	if (strcmp(key, "dnstimeout") == 0)
+		return parse_uint(v, &c->dnstimeout) < 0 || c->dnstimeout == 0 ||
+		    c->dnstimeout > 60 ? -1 : 0;
 	return -2;
 }
 
@@ -215,6 +237,8 @@ config_defaults(struct config *c, const char *dir)
 	c->pop3timeout = 600;	/* RFC 1939: at least ten minutes */
 	c->maxsessiontime = 3600;
 	c->strictsync = 1;
+	c->dnsblthreshold = 1;
+	c->dnstimeout = 5;
 }
 
 int

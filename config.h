@@ -20,6 +20,23 @@
 
 enum barelf_policy { BARELF_NORMALIZE, BARELF_REJECT };
 
+#define DNSLIST_MAX 16
+
+enum dnslist_kind {
+	DNSLIST_BLOCK,		/* dnsbl: the client's address */
+	DNSLIST_ALLOW,		/* dnswl: the client's address, exempts */
+	DNSLIST_SENDER		/* rhsbl: the sender's domain */
+};
+
+/* One line of dnsbl, dnswl or rhsbl: a zone, which answers count, a weight. */
+struct dnslist {
+	enum dnslist_kind kind;
+	char zone[256];
+	int weight;
+	/* the values of each octet of an answer that count: a bit each */
+	unsigned char match[4][32];
+};
+
 struct config {
 	const char *dir;
 	char hostname[256];
@@ -50,6 +67,12 @@ struct config {
 	unsigned authmaxfail;
 	unsigned authdelay;
 	char checkpassword[1024];
+	struct dnslist dnslists[DNSLIST_MAX];
+	size_t ndnslists;
+	int dnsblthreshold;
+	int dnsbl_defer;		/* dnsblreply defer: 450, not 554 */
+	int dnsbl_at_connect;		/* dnsblcheck connect */
+	unsigned dnstimeout;
 	struct table tables[TABLE_COUNT];
 };
 

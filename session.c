@@ -150,12 +150,22 @@ session_init(struct session *s, const struct config *cfg,
 }
 
 void
+session_set_checks(struct session *s, const struct session_checks *c)
+{
+	s->checks = *c;
+}
+
+void
 session_greet(struct session *s)
 {
 	char line[600];
 
 	log_msg(LOG_INFO, "connect client=%s", client_name(s));
-	if (s->client->denied) {
+	if (s->client->denied && s->client->deny_reply[0] != '\0') {
+		log_msg(LOG_NOTICE, "reject: cmd=CONNECT client=%s "
+		    "reason=\"%s\"", client_name(s), s->client->deny_reply);
+		str_copy(line, s->client->deny_reply, sizeof line);
+	} else if (s->client->denied) {
 		log_msg(LOG_NOTICE, "reject: cmd=CONNECT client=%s "
 		    "reason=\"client denied by clients\"", client_name(s));
 		snprintf(line, sizeof line, "554 5.7.1 %s Access denied",
@@ -347,13 +357,21 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 	}
 	s->tx.mail_given = 1;
 	s->tx.smtputf8 = mp.smtputf8;
+	if (s->checks.mail != NULL)
+		s->checks.mail(s->checks.ctx, path.addr);
 	reply(s, "250 2.1.0 Ok");
 }
 
-/* Refusals first, the limit last: a refused recipient never counts. */
+/*
+ * Refusals first, the limit last: a refused recipient never counts.
+ * The checks that may wait (DNS lists) come after the relay rules, so
+ * that a recipient refused anyway costs no lookup, as in Postfix.
+ */
 static const char *
 check_recipient(struct session *s, const struct mailpath *path)
 {
+	const char *why;
+
 	if (access_listed(s->cfg, TABLE_RECIPIENTS, path))
 		return "550 5.7.1 Error: recipient address rejected";
 	switch (route_classify(s->cfg, path, trusted(s))) {
@@ -364,6 +382,9 @@ check_recipient(struct session *s, const struct mailpath *path)
 	default:
 		break;
 	}
+	if (!trusted(s) && s->checks.rcpt != NULL &&
+	    (why = s->checks.rcpt(s->checks.ctx, path->addr)) != NULL)
+		return why;
 	if (s->tx.nrcpt >= s->cfg->maxrcpt)
 		return "452 4.5.3 Error: too many recipients";
 	return NULL;

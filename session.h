@@ -27,6 +27,7 @@ struct client {
 	int may_relay;		/* ruled "relay" in clients */
 	int denied;		/* ruled "deny" in clients */
 	int encrypted;		/* behind a TLS wrapper (smtpd -S) */
+	char deny_reply[512];	/* denied by a DNS list: the greeting */
 };
 
 struct session_io {
@@ -36,6 +37,17 @@ struct session_io {
 	int (*input_pending)(void *ctx);
 	/* UCSPI-TLS: hand the connection to the wrapper; 0 when encrypted. */
 	int (*starttls)(void *ctx);
+	void *ctx;
+};
+
+/*
+ * Checks that ask others and may wait (the DNS lists): the driver's, or
+ * none.  mail learns each accepted sender; rcpt judges a deliverable
+ * recipient of a client not trusted, NULL or the refusal.
+ */
+struct session_checks {
+	void (*mail)(void *ctx, const char *sender);
+	const char *(*rcpt)(void *ctx, const char *rcpt);
 	void *ctx;
 };
 
@@ -75,6 +87,7 @@ struct session {
 	const struct sink_ops *sink;
 	void *sinkctx;
 	struct session_io io;
+	struct session_checks checks;
 
 	enum session_state state;
 	char line[CMD_LINE_MAX_ESMTP + 1];
@@ -113,6 +126,7 @@ struct session {
 void session_init(struct session *s, const struct config *cfg,
     const struct client *client, const struct sink_ops *sink, void *sinkctx,
     const struct session_io *io);
+void session_set_checks(struct session *s, const struct session_checks *c);
 void session_greet(struct session *s);
 void session_feed(struct session *s, const char *p, size_t n);
 void session_eof(struct session *s);

@@ -9,13 +9,12 @@
 
 load helper
 load deliver_helper
+load nsd
 
-# start_nsd: NSD on 127.0.0.2:53 with the zone test. below.
-start_nsd() {
+# start_test_zone: NSD on 127.0.0.2:53 with the zone test. below.
+start_test_zone() {
 	needs_dns_namespace
-	command -v nsd >/dev/null || skip "nsd is not installed"
-	local zone=$TESTDIR/nsd/test.zone i
-	mkdir -p "$TESTDIR/nsd"
+	local zone=$TESTDIR/test.zone i
 	{
 		printf '$ORIGIN test.\n$TTL 300\n'
 		printf '@ SOA ns.test. hostmaster.test. 1 3600 600 86400 300\n'
@@ -35,44 +34,7 @@ start_nsd() {
 		done
 		printf 'big MX 10 mx.big.test.\nmx.big A 127.0.0.3\n'
 	} >"$zone"
-	cat >"$TESTDIR/nsd/nsd.conf" <<EOF
-server:
-	ip-address: 127.0.0.2
-	port: 53
-	username: ""
-	chroot: ""
-	zonesdir: "$TESTDIR/nsd"
-	database: ""
-	zonelistfile: "$TESTDIR/nsd/zone.list"
-	xfrdfile: "$TESTDIR/nsd/xfrd.state"
-	pidfile: "$TESTDIR/nsd/nsd.pid"
-	logfile: "$TESTDIR/nsd/nsd.log"
-	server-count: 1
-	verbosity: 1
-remote-control:
-	control-enable: no
-zone:
-	name: test
-	zonefile: test.zone
-EOF
-	nsd-checkconf "$TESTDIR/nsd/nsd.conf"
-	nsd -d -c "$TESTDIR/nsd/nsd.conf" 2>>"$TESTDIR/nsd/nsd.log" &
-	DNS_PID=$!
-	# until it answers for the zone, over UDP
-	python3 - <<'PY' || { cat "$TESTDIR/nsd/nsd.log"; return 1; }
-import socket, struct, sys, time
-query = struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0) + b"\x04test\x00" + struct.pack(">HH", 6, 1)
-for _ in range(300):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.2)
-    try:
-        s.sendto(query, ("127.0.0.2", 53))
-        if s.recv(512)[:2] == query[:2]:
-            sys.exit(0)
-    except OSError:
-        time.sleep(0.1)
-sys.exit(1)
-PY
+	start_nsd "test=$zone"
 }
 
 queue_to() {	# queue_to RECIPIENT...: one message from alice
@@ -83,7 +45,7 @@ queue_to() {	# queue_to RECIPIENT...: one message from alice
 }
 
 @test "NSD: MX preference with fallback, the domain itself without MX, NXDOMAIN and null MX" {
-	start_nsd
+	start_test_zone
 	start_fake_at 127.0.0.3 "$TESTDIR/fake"
 	queue_to x@pref.test y@nomx.test z@gone.test w@nullmx.test
 	deliver_dns
@@ -98,7 +60,7 @@ queue_to() {	# queue_to RECIPIENT...: one message from alice
 }
 
 @test "NSD: an MX answer truncated over UDP is asked again over TCP, and the best host kept" {
-	start_nsd
+	start_test_zone
 	command -v strace >/dev/null || skip "strace is not installed"
 	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 	start_fake_at 127.0.0.3 "$TESTDIR/fake"
@@ -118,7 +80,7 @@ queue_to() {	# queue_to RECIPIENT...: one message from alice
 }
 
 @test "NSD: a zone the server refuses is a temporary failure: deferred (4.4.3), not bounced" {
-	start_nsd
+	start_test_zone
 	queue_to x@elsewhere.example
 	deliver_dns
 	cat "$TESTDIR/deliver.log"
