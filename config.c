@@ -58,6 +58,49 @@ parse_uint(const char *v, unsigned *out)
 	return 0;
 }
 
+/* The keys of the checks that ask others: DNS lists, policy servers. */
+static int
+apply_checks_setting(struct config *c, const char *key, const char *v)
+{
+	if (strcmp(key, "dnsbl") == 0)
+		return dnslist_add(c, DNSLIST_BLOCK, v);
+	if (strcmp(key, "dnswl") == 0)
+		return dnslist_add(c, DNSLIST_ALLOW, v);
+	if (strcmp(key, "rhsbl") == 0)
+		return dnslist_add(c, DNSLIST_SENDER, v);
+	if (strcmp(key, "dnsblthreshold") == 0) {
+		unsigned t;
+
+		if (parse_uint(v, &t) < 0 || t == 0 || t > 1000)
+			return -1;
+		c->dnsblthreshold = (int)t;
+		return 0;
+	}
+	if (strcmp(key, "dnsblreply") == 0)
+		return parse_choice(v, "reject", "defer", &c->dnsbl_defer);
+	if (strcmp(key, "dnsblcheck") == 0)
+		return parse_choice(v, "rcpt", "connect", &c->dnsbl_at_connect);
+	if (strcmp(key, "policy") == 0) {
+		if (c->npolicies >= POLICY_MAX ||
+		    (strncmp(v, "inet:", 5) != 0 && strncmp(v, "unix:/", 6) != 0))
+			return -1;
+		return str_copy(c->policies[c->npolicies++], v,
+		    sizeof c->policies[0]) < sizeof c->policies[0] ? 0 : -1;
+	}
+	if (strcmp(key, "policyeod") == 0)
+		return parse_bool(v, &c->policy_eod);
+	if (strcmp(key, "policytimeout") == 0)
+		return parse_uint(v, &c->policytimeout) < 0 ||
+		    c->policytimeout == 0 || c->policytimeout > 3600 ? -1 : 0;
+	if (strcmp(key, "policydefault") == 0)
+		return str_copy(c->policydefault, v, sizeof c->policydefault) <
+		    sizeof c->policydefault ? 0 : -1;
+	if (strcmp(key, "dnstimeout") == 0)
+		return parse_uint(v, &c->dnstimeout) < 0 || c->dnstimeout == 0 ||
+		    c->dnstimeout > 60 ? -1 : 0;
+	return -2;
+}
+
 /* Returns 0 when the key and value were understood, -1 otherwise. */
 static int
 apply_setting(struct config *c, const char *key, const char *v)
@@ -144,28 +187,7 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_bool(v, &c->expn);
 	if (strcmp(key, "log") == 0)
 		return parse_choice(v, "syslog", "stderr", &c->log_stderr);
-	if (strcmp(key, "dnsbl") == 0)
-		return dnslist_add(c, DNSLIST_BLOCK, v);
-	if (strcmp(key, "dnswl") == 0)
-		return dnslist_add(c, DNSLIST_ALLOW, v);
-	if (strcmp(key, "rhsbl") == 0)
-		return dnslist_add(c, DNSLIST_SENDER, v);
-	if (strcmp(key, "dnsblthreshold") == 0) {
-		unsigned t;
-
-		if (parse_uint(v, &t) < 0 || t == 0 || t > 1000)
-			return -1;
-		c->dnsblthreshold = (int)t;
-		return 0;
-	}
-	if (strcmp(key, "dnsblreply") == 0)
-		return parse_choice(v, "reject", "defer", &c->dnsbl_defer);
-	if (strcmp(key, "dnsblcheck") == 0)
-		return parse_choice(v, "rcpt", "connect", &c->dnsbl_at_connect);
-	if (strcmp(key, "dnstimeout") == 0)
-		return parse_uint(v, &c->dnstimeout) < 0 || c->dnstimeout == 0 ||
-		    c->dnstimeout > 60 ? -1 : 0;
-	return -2;
+	return apply_checks_setting(c, key, v);
 }
 
 static int
@@ -239,6 +261,9 @@ config_defaults(struct config *c, const char *dir)
 	c->strictsync = 1;
 	c->dnsblthreshold = 1;
 	c->dnstimeout = 5;
+	c->policytimeout = 10;
+	str_copy(c->policydefault, "451 4.3.5 Server configuration problem",
+	    sizeof c->policydefault);
 }
 
 int

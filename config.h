@@ -21,6 +21,7 @@
 enum barelf_policy { BARELF_NORMALIZE, BARELF_REJECT };
 
 #define DNSLIST_MAX 16
+#define POLICY_MAX 4
 
 enum dnslist_kind {
 	DNSLIST_BLOCK,		/* dnsbl: the client's address */
@@ -73,6 +74,12 @@ struct config {
 	int dnsbl_defer;		/* dnsblreply defer: 450, not 554 */
 	int dnsbl_at_connect;		/* dnsblcheck connect */
 	unsigned dnstimeout;
+	/* policy servers: "inet:HOST:PORT" or "unix:/PATH" */
+	char policies[POLICY_MAX][300];
+	size_t npolicies;
+	int policy_eod;			/* also at the end of the data */
+	unsigned policytimeout;
+	char policydefault[300];	/* the action when a server fails */
 	struct table tables[TABLE_COUNT];
 };
 

@@ -125,6 +125,9 @@ message_begin(struct session *s)
 	t->header_start_len = 0;
 	t->msglen = 0;
 	write_received(s);
+	/* what the checks at RCPT added (PREPEND), below our Received */
+	if (t->prepend[0] != '\0')
+		store(s, t->prepend, strlen(t->prepend));
 	return 0;
 }
 
@@ -204,6 +207,26 @@ refusal(const struct session *s)
 	return NULL;
 }
 
+/*
+ * HOLD: the marker is made before the entry is committed, so that
+ * deliver never sees the message unheld.  A sink that cannot hold (a
+ * QMAILQUEUE program) queues it as it is, and says so in the log.
+ */
+static int
+hold_before_commit(struct session *s)
+{
+	if (s->sink->hold == NULL) {
+		log_msg(LOG_WARNING, "hold: id=%s cannot be held by this queue "
+		    "program; queued as it is", s->tx.id);
+		return 0;
+	}
+	if (s->sink->hold(s->sinkctx, s->tx.id) < 0)
+		return -1;
+	log_msg(LOG_NOTICE, "hold: id=%s client=%s reason=\"policy\"",
+	    s->tx.id, s->client->addr[0] ? s->client->addr : "local");
+	return 0;
+}
+
 void
 message_finish(struct session *s, char *reply, size_t replysize)
 {
@@ -221,6 +244,30 @@ message_finish(struct session *s, char *reply, size_t replysize)
 		    "size=%llu reason=\"%s\"", t->used_bdat ? "BDAT" : "DATA",
 		    s->client->addr[0] ? s->client->addr : "local",
 		    t->envelope.data + 1, t->size, why);
+		return;
+	}
+	if (s->checks.data != NULL &&
+	    (why = s->checks.data(s->checks.ctx, s)) != NULL) {
+		drop_message(s);
+		str_copy(reply, why, replysize);
+		log_msg(LOG_NOTICE, "reject: cmd=END-OF-DATA client=%s "
+		    "from=<%s> size=%llu reason=\"%s\"",
+		    s->client->addr[0] ? s->client->addr : "local",
+		    t->envelope.data + 1, t->size, why);
+		return;
+	}
+	if (t->discard) {
+		/* claimed delivered, as Postfix's DISCARD: nothing to tell */
+		drop_message(s);
+		log_msg(LOG_NOTICE, "discard: client=%s from=<%s> size=%llu "
+		    "reason=\"policy\"", s->client->addr[0] ? s->client->addr :
+		    "local", t->envelope.data + 1, t->size);
+		str_copy(reply, "250 2.0.0 Ok", replysize);
+		return;
+	}
+	if (t->hold && hold_before_commit(s) < 0) {
+		drop_message(s);
+		str_copy(reply, "451 4.3.0 Error: queue commit failed", replysize);
 		return;
 	}
 	/* The envelope ends with one more NUL after the last recipient. */

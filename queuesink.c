@@ -4,13 +4,24 @@
  */
 #include "queuesink.h"
 
+#include "qlock.h"
 #include "sink.h"
+
+/* A marker made for a message that never made it into the queue goes. */
+static void
+forget_hold(struct queue_sink *qs)
+{
+	if (qs->held)
+		queue_set_held(qs->queue, qs->msg.id, 0);
+	qs->held = 0;
+}
 
 static int
 qs_open(void *ctx, char *id, size_t idsize)
 {
 	struct queue_sink *qs = ctx;
 
+	qs->held = 0;
 	if (qmsg_create(qs->queue, &qs->msg) < 0)
 		return -1;
 	str_copy(id, qs->msg.id, idsize);
@@ -30,8 +41,11 @@ qs_commit(void *ctx, const char *env, size_t envlen)
 {
 	struct queue_sink *qs = ctx;
 
-	if (qmsg_commit(qs->queue, &qs->msg, env, envlen) < 0)
+	if (qmsg_commit(qs->queue, &qs->msg, env, envlen) < 0) {
+		forget_hold(qs);
 		return COMMIT_TEMPFAIL;
+	}
+	qs->held = 0;
 	queue_trigger(qs->queue);
 	return COMMIT_OK;
 }
@@ -41,9 +55,21 @@ qs_abort(void *ctx)
 {
 	struct queue_sink *qs = ctx;
 
+	forget_hold(qs);
 	qmsg_abort(qs->queue, &qs->msg);
 }
 
+static int
+qs_hold(void *ctx, const char *id)
+{
+	struct queue_sink *qs = ctx;
+
+	if (queue_set_held(qs->queue, id, 1) < 0)
+		return -1;
+	qs->held = 1;
+	return 0;
+}
+
 const struct sink_ops queue_sink_ops = {
-	qs_open, qs_write, qs_commit, qs_abort
+	qs_open, qs_write, qs_commit, qs_abort, qs_hold
 };

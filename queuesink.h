@@ -8,6 +8,7 @@
 struct queue_sink {
 	struct queue *queue;
 	struct qmsg msg;
+	int held;	/* a hold marker was made for msg */
 };
 
 #endif

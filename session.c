@@ -79,6 +79,10 @@ tx_reset(struct session *s)
 	t->too_big = 0;
 	t->size = 0;
 	t->id[0] = '\0';
+	t->declared_size = 0;
+	t->prepend[0] = '\0';
+	t->hold = 0;
+	t->discard = 0;
 }
 
 /* Sends a final line, drops any transaction, and ends the session. */
@@ -187,9 +191,12 @@ auth_offered(const struct session *s)
 	    (s->encrypted || s->cfg->authplaintext);
 }
 
-/* Relaying, and exemption from strictsync: a relay client or a login. */
-static int
-trusted(const struct session *s)
+/*
+ * Relaying, and exemption from strictsync and the DNS lists: a relay
+ * client or a login.
+ */
+int
+session_trusted(const struct session *s)
 {
 	return s->client->may_relay || s->auth_user[0] != '\0';
 }
@@ -357,8 +364,10 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 	}
 	s->tx.mail_given = 1;
 	s->tx.smtputf8 = mp.smtputf8;
+	s->tx.declared_size = mp.size;
+	s->tx.serial++;
 	if (s->checks.mail != NULL)
-		s->checks.mail(s->checks.ctx, path.addr);
+		s->checks.mail(s->checks.ctx, s, path.addr);
 	reply(s, "250 2.1.0 Ok");
 }
 
@@ -374,7 +383,7 @@ check_recipient(struct session *s, const struct mailpath *path)
 
 	if (access_listed(s->cfg, TABLE_RECIPIENTS, path))
 		return "550 5.7.1 Error: recipient address rejected";
-	switch (route_classify(s->cfg, path, trusted(s))) {
+	switch (route_classify(s->cfg, path, session_trusted(s))) {
 	case RCPT_DENIED:
 		return "554 5.7.1 Error: relay access denied";
 	case RCPT_UNKNOWN_USER:
@@ -382,8 +391,8 @@ check_recipient(struct session *s, const struct mailpath *path)
 	default:
 		break;
 	}
-	if (!trusted(s) && s->checks.rcpt != NULL &&
-	    (why = s->checks.rcpt(s->checks.ctx, path->addr)) != NULL)
+	if (s->checks.rcpt != NULL &&
+	    (why = s->checks.rcpt(s->checks.ctx, s, path->addr)) != NULL)
 		return why;
 	if (s->tx.nrcpt >= s->cfg->maxrcpt)
 		return "452 4.5.3 Error: too many recipients";
@@ -465,7 +474,7 @@ transaction_not_ready(const struct session *s)
 static int
 pipelined_after_data(struct session *s)
 {
-	if (!s->client->is_socket || !s->cfg->strictsync || trusted(s))
+	if (!s->client->is_socket || !s->cfg->strictsync || session_trusted(s))
 		return 0;
 	return s->feed_left > 0 || s->io.input_pending(s->io.ctx);
 }

@@ -41,13 +41,17 @@ struct session_io {
 };
 
 /*
- * Checks that ask others and may wait (the DNS lists): the driver's, or
- * none.  mail learns each accepted sender; rcpt judges a deliverable
- * recipient of a client not trusted, NULL or the refusal.
+ * Checks that ask others and may wait (DNS lists, policy servers): the
+ * driver's, or none.  mail learns each accepted sender; rcpt judges a
+ * deliverable recipient, data the whole message before its commit:
+ * NULL, or the refusal.  They may add header lines (tx.prepend), hold or
+ * discard the message.
  */
+struct session;
 struct session_checks {
-	void (*mail)(void *ctx, const char *sender);
-	const char *(*rcpt)(void *ctx, const char *rcpt);
+	void (*mail)(void *ctx, struct session *s, const char *sender);
+	const char *(*rcpt)(void *ctx, struct session *s, const char *rcpt);
+	const char *(*data)(void *ctx, struct session *s);
 	void *ctx;
 };
 
@@ -70,6 +74,11 @@ struct tx {
 	size_t header_start_len;
 	struct body body;
 	char id[QUEUE_ID_MAX];
+	unsigned long long declared_size;	/* MAIL's SIZE=, 0 without */
+	char prepend[1024];	/* header lines the checks add */
+	int hold;		/* a check asked for the message to be held */
+	int discard;		/* a check asked for it to be thrown away */
+	unsigned serial;	/* transactions so far in this session */
 	char msgbuf[MSG_BUF_SIZE];
 	size_t msglen;
 };
@@ -127,6 +136,7 @@ void session_init(struct session *s, const struct config *cfg,
     const struct client *client, const struct sink_ops *sink, void *sinkctx,
     const struct session_io *io);
 void session_set_checks(struct session *s, const struct session_checks *c);
+int session_trusted(const struct session *s);
 void session_greet(struct session *s);
 void session_feed(struct session *s, const char *p, size_t n);
 void session_eof(struct session *s);

@@ -21,6 +21,8 @@ struct sink_ops {
 	int (*write)(void *ctx, const char *p, size_t n);
 	enum commit_result (*commit)(void *ctx, const char *env, size_t envlen);
 	void (*abort)(void *ctx);
+	/* Holds the message being written once committed; NULL: cannot. */
+	int (*hold)(void *ctx, const char *id);
 };
 
 extern const struct sink_ops queue_sink_ops;

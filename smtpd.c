@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "access.h"
+#include "checks.h"
 #include "client.h"
 #include "config.h"
-#include "dnsbl.h"
 #include "driver.h"
 #include "log.h"
 #include "privdrop.h"
@@ -157,53 +157,6 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
 
 #define RESOLV_CONF "/etc/resolv.conf"
 
-/* The session's DNS list checks, behind session_checks. */
-static void
-check_mail(void *ctx, const char *sender)
-{
-	dnsbl_sender(ctx, sender);
-}
-
-static const char *
-check_rcpt(void *ctx, const char *rcpt)
-{
-	(void)rcpt;
-	return dnsbl_verdict(ctx);
-}
-
-/*
- * The DNS lists are asked as the session starts, so that the answers
- * come in during greetdelay and while the client says HELO and MAIL; a
- * relay client is never judged, so it costs none.
- */
-static void
-start_dns_lists(struct dnsbl *b, const struct config *cfg,
-    const struct client *client, struct session *s)
-{
-	const struct session_checks checks = { check_mail, check_rcpt, b };
-
-	if (client->may_relay || client->denied) {
-		dnsbl_start(b, cfg, "", RESOLV_CONF);
-		return;
-	}
-	dnsbl_start(b, cfg, client->addr, RESOLV_CONF);
-	session_set_checks(s, &checks);
-}
-
-/* dnsblcheck connect: the verdict is the greeting, a refusal as deny's. */
-static void
-judge_at_connect(struct dnsbl *b, const struct config *cfg,
-    struct client *client)
-{
-	const char *why;
-
-	if (cfg->dnsbl_at_connect && !client->may_relay && !client->denied &&
-	    (why = dnsbl_client_verdict(b)) != NULL) {
-		client->denied = 1;
-		str_copy(client->deny_reply, why, sizeof client->deny_reply);
-	}
-}
-
 int
 main(int argc, char **argv)
 {
@@ -215,7 +168,7 @@ main(int argc, char **argv)
 	struct qmailqueue_sink qqsink;
 	struct client client;
 	struct session *s;
-	static struct dnsbl dnsbl;
+	static struct checks checks;
 	struct driver d;
 	struct session_io io = { driver_write, driver_input_pending,
 	    driver_starttls, &d };
@@ -295,15 +248,15 @@ main(int argc, char **argv)
 		break;
 	}
 
-	start_dns_lists(&dnsbl, &cfg, &client, s);
+	checks_start(&checks, &cfg, &client, s, RESOLV_CONF);
 	if (greet_delay(s, &d, cfg.greetdelay) == 0) {
-		judge_at_connect(&dnsbl, &cfg, &client);
+		checks_at_connect(&checks, &client);
 		session_greet(s);
 		run_session(s, &d);
 	}
 	session_flush(s);
 	session_end(s);
-	dnsbl_end(&dnsbl);
+	checks_end(&checks);
 	free(s);
 	if (qmailqueue == NULL || *qmailqueue == '\0')
 		queue_close(&queue);

@@ -326,9 +326,6 @@ random_below(size_t n)
 	return v % n;
 }
 
-#ifndef POSTERN_VERSION
-#define POSTERN_VERSION "unknown"	/* built without the Makefile */
-#endif
 
 /*
  * -V or --version anywhere among the arguments: prints "PROGRAM (postern)

@@ -39,6 +39,10 @@ ssize_t read_retry(int fd, void *p, size_t n);
 
 size_t random_below(size_t n);
 long long monotonic_ms(void);
+#ifndef POSTERN_VERSION
+#define POSTERN_VERSION "unknown"	/* built without the Makefile */
+#endif
+
 /* Where make install puts the programs no one types (make LIBEXECDIR=). */
 #ifndef LIBEXEC_DEFAULT_DIR
 #define LIBEXEC_DEFAULT_DIR "/usr/local/libexec/postern"

@@ -1,0 +1,204 @@
+/*
+ * checks.c - the checks of a recipient that ask others, in Postfix's
+ * usual order: after the relay rules (session.c), the DNS lists, then
+ * the policy servers; and the policy servers again at the end of the
+ * data with policyeod.  Clients ruled relay and logged-in clients skip
+ * the DNS lists, not the policy servers: a policy server is given
+ * client_address and sasl_username and decides itself (a submission
+ * listener has its own configuration directory, and its own policy
+ * lines, if any).
+ */
+#include "checks.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+/* name=value\n, the value cut at a line end and to 1000 octets. */
+static size_t
+attribute(char *out, size_t size, size_t len, const char *name,
+    const char *value)
+{
+	int n;
+
+	if (len >= size)
+		return len;
+	n = snprintf(out + len, size - len, "%s=%.1000s\n", name,
+	    value != NULL ? value : "");
+	if (n < 0 || (size_t)n >= size - len)
+		return size;
+	for (size_t i = len + strlen(name) + 1; i < len + (size_t)n - 1; i++)
+		if (out[i] == '\n' || out[i] == '\r')
+			out[i] = '?';
+	return len + (size_t)n;
+}
+
+static const char *
+env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL ? v : "";
+}
+
+/*
+ * The attributes Postfix sends (SMTPD_POLICY_README), for state RCPT
+ * or END-OF-MESSAGE, with an empty line at the end.  Its length, or
+ * size when it does not fit.
+ */
+size_t
+checks_policy_request(const struct session *s, const char *state,
+    const char *rcpt, char *out, size_t size)
+{
+	char count[24], msgsize[24], instance[40];
+	size_t n = 0;
+	int eod = strcmp(state, "END-OF-MESSAGE") == 0;
+
+	snprintf(count, sizeof count, "%u", eod ? s->tx.nrcpt : 0);
+	snprintf(msgsize, sizeof msgsize, "%llu",
+	    eod ? s->tx.size : s->tx.declared_size);
+	snprintf(instance, sizeof instance, "%x.%x", (unsigned)getpid(),
+	    s->tx.serial);
+	n = attribute(out, size, n, "request", "smtpd_access_policy");
+	n = attribute(out, size, n, "protocol_state", state);
+	n = attribute(out, size, n, "protocol_name",
+	    s->helo_kind == 2 ? "ESMTP" : "SMTP");
+	n = attribute(out, size, n, "helo_name", s->helo);
+	n = attribute(out, size, n, "queue_id", eod ? s->tx.id : "");
+	n = attribute(out, size, n, "sender", s->tx.envelope.data ?
+	    s->tx.envelope.data + 1 : "");
+	n = attribute(out, size, n, "recipient", rcpt);
+	n = attribute(out, size, n, "recipient_count", count);
+	n = attribute(out, size, n, "client_address", s->client->addr);
+	/* no reverse lookup is made: Postfix's word for a name unknown */
+	n = attribute(out, size, n, "client_name", "unknown");
+	n = attribute(out, size, n, "reverse_client_name", "unknown");
+	n = attribute(out, size, n, "client_port", env("TCPREMOTEPORT"));
+	n = attribute(out, size, n, "server_address", env("TCPLOCALIP"));
+	n = attribute(out, size, n, "server_port", env("TCPLOCALPORT"));
+	n = attribute(out, size, n, "instance", instance);
+	n = attribute(out, size, n, "sasl_method", "");
+	n = attribute(out, size, n, "sasl_username", s->auth_user);
+	n = attribute(out, size, n, "sasl_sender", "");
+	n = attribute(out, size, n, "size", msgsize);
+	n = attribute(out, size, n, "encryption_protocol",
+	    s->encrypted ? env("SSL_PROTOCOL") : "");
+	n = attribute(out, size, n, "encryption_cipher",
+	    s->encrypted ? env("SSL_CIPHER") : "");
+	n = attribute(out, size, n, "stress", "");
+	n = attribute(out, size, n, "mail_version", "postern " POSTERN_VERSION);
+	if (n + 1 >= size)
+		return size;
+	out[n++] = '\n';
+	out[n] = '\0';
+	return n;
+}
+
+/* Asks the policy servers; applies PREPEND, HOLD, DISCARD to the message. */
+static const char *
+ask_policy(struct checks *c, struct session *s, const char *state,
+    const char *rcpt)
+{
+	static char reply[512];
+	char req[8192];
+	struct policy_result r;
+	size_t n;
+
+	if (c->cfg->npolicies == 0)
+		return NULL;
+	n = checks_policy_request(s, state, rcpt, req, sizeof req);
+	if (n >= sizeof req)
+		return NULL;
+	policy_ask(&c->policy, req, n, &r);
+	if (r.prepend[0] != '\0') {
+		size_t used = strlen(s->tx.prepend);
+
+		if (s->tx.message_open)
+			log_msg(LOG_WARNING, "policy: PREPEND at the end of the "
+			    "data is not supported; ignored");
+		else if (used + strlen(r.prepend) < sizeof s->tx.prepend)
+			memcpy(s->tx.prepend + used, r.prepend,
+			    strlen(r.prepend) + 1);
+	}
+	s->tx.hold |= r.hold;
+	s->tx.discard |= r.discard;
+	if (r.verdict != POLICY_REFUSE)
+		return NULL;
+	str_copy(reply, r.reply, sizeof reply);
+	return reply;
+}
+
+static void
+check_mail(void *ctx, struct session *s, const char *sender)
+{
+	struct checks *c = ctx;
+
+	(void)s;
+	dnsbl_sender(&c->dnsbl, sender);
+}
+
+static const char *
+check_rcpt(void *ctx, struct session *s, const char *rcpt)
+{
+	struct checks *c = ctx;
+	const char *why = NULL;
+
+	if (!session_trusted(s))
+		why = dnsbl_verdict(&c->dnsbl);
+	return why != NULL ? why : ask_policy(c, s, "RCPT", rcpt);
+}
+
+static const char *
+check_data(void *ctx, struct session *s)
+{
+	struct checks *c = ctx;
+
+	return c->cfg->policy_eod ? ask_policy(c, s, "END-OF-MESSAGE", "") :
+	    NULL;
+}
+
+/*
+ * The DNS lists are asked as the session starts, so that the answers
+ * come in during greetdelay and while the client says HELO and MAIL; a
+ * relay client is never judged by them, so it costs none.
+ */
+void
+checks_start(struct checks *c, const struct config *cfg,
+    struct client *client, struct session *s, const char *resolv_conf)
+{
+	const struct session_checks hooks = { check_mail, check_rcpt,
+	    check_data, c };
+
+	c->cfg = cfg;
+	c->client = client;
+	policy_init(&c->policy, cfg);
+	dnsbl_start(&c->dnsbl, cfg, client->may_relay || client->denied ?
+	    "" : client->addr, resolv_conf);
+	if (!client->denied)
+		session_set_checks(s, &hooks);
+}
+
+/* dnsblcheck connect: the verdict is the greeting, a refusal as deny's. */
+void
+checks_at_connect(struct checks *c, struct client *client)
+{
+	const char *why;
+
+	if (c->cfg->dnsbl_at_connect && !client->may_relay &&
+	    !client->denied && (why = dnsbl_client_verdict(&c->dnsbl)) != NULL) {
+		client->denied = 1;
+		str_copy(client->deny_reply, why, sizeof client->deny_reply);
+	}
+}
+
+void
+checks_end(struct checks *c)
+{
+	dnsbl_end(&c->dnsbl);
+	policy_end(&c->policy);
+}

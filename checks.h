@@ -1,0 +1,29 @@
+/*
+ * checks.h - smtpd's checks that ask others, behind session_checks: the
+ * DNS lists, then the policy servers, in the order Postfix's
+ * smtpd_recipient_restrictions usually names them.
+ */
+#ifndef POSTERN_CHECKS_H
+#define POSTERN_CHECKS_H
+
+#include "dnsbl.h"
+#include "policy.h"
+#include "session.h"
+
+struct checks {
+	const struct config *cfg;
+	const struct client *client;
+	struct dnsbl dnsbl;
+	struct policy policy;
+};
+
+void checks_start(struct checks *c, const struct config *cfg,
+    struct client *client, struct session *s, const char *resolv_conf);
+void checks_at_connect(struct checks *c, struct client *client);
+void checks_end(struct checks *c);
+
+/* For the tests: the request smtpd sends a policy server. */
+size_t checks_policy_request(const struct session *s, const char *state,
+    const char *rcpt, char *out, size_t size);
+
+#endif
