@@ -62,7 +62,7 @@ COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o
 	tables.o address.o access.o route.o dns.o dnslist.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
-	checks.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
+	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o privdrop.o \

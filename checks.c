@@ -1,12 +1,13 @@
 /*
  * checks.c - the checks of a recipient that ask others, in Postfix's
- * usual order: after the relay rules (session.c), the DNS lists, then
- * the policy servers; and the policy servers again at the end of the
- * data with policyeod.  Clients ruled relay and logged-in clients skip
- * the DNS lists, not the policy servers: a policy server is given
- * client_address and sasl_username and decides itself (a submission
- * listener has its own configuration directory, and its own policy
- * lines, if any).
+ * usual order: after the relay rules (session.c), the client's name,
+ * its HELO and the sender's domain, the DNS lists, then the policy
+ * servers; and the policy servers again at the end of the data with
+ * policyeod.  Clients ruled relay and logged-in clients skip all but
+ * the policy servers: a policy server is given client_address and
+ * sasl_username and decides itself (a submission listener has its own
+ * configuration directory, and its own policy lines, if any).  All the
+ * DNS questions of a session share one resolver and its deadlines.
  */
 #include "checks.h"
 
@@ -75,9 +76,11 @@ checks_policy_request(const struct session *s, const char *state,
 	n = attribute(out, size, n, "recipient", rcpt);
 	n = attribute(out, size, n, "recipient_count", count);
 	n = attribute(out, size, n, "client_address", s->client->addr);
-	/* no reverse lookup is made: Postfix's word for a name unknown */
-	n = attribute(out, size, n, "client_name", "unknown");
-	n = attribute(out, size, n, "reverse_client_name", "unknown");
+	/* "unknown", Postfix's word, without a (confirmed) name */
+	n = attribute(out, size, n, "client_name", s->client->name[0] ?
+	    s->client->name : "unknown");
+	n = attribute(out, size, n, "reverse_client_name",
+	    s->client->reverse_name[0] ? s->client->reverse_name : "unknown");
 	n = attribute(out, size, n, "client_port", env("TCPREMOTEPORT"));
 	n = attribute(out, size, n, "server_address", env("TCPLOCALIP"));
 	n = attribute(out, size, n, "server_port", env("TCPLOCALPORT"));
@@ -139,7 +142,10 @@ check_mail(void *ctx, struct session *s, const char *sender)
 	struct checks *c = ctx;
 
 	(void)s;
-	dnsbl_sender(&c->dnsbl, sender);
+	if (c->dns_used) {
+		clientcheck_sender(&c->cc, sender);
+		dnsbl_sender(&c->dnsbl, sender);
+	}
 }
 
 static const char *
@@ -148,7 +154,11 @@ check_rcpt(void *ctx, struct session *s, const char *rcpt)
 	struct checks *c = ctx;
 	const char *why = NULL;
 
-	if (!session_trusted(s))
+	if (c->dns_used)
+		clientcheck_names(&c->cc);	/* for Received: too */
+	if (c->dns_used && !session_trusted(s))
+		why = clientcheck_verdict(&c->cc, s);
+	if (c->dns_used && why == NULL && !session_trusted(s))
 		why = dnsbl_verdict(&c->dnsbl);
 	return why != NULL ? why : ask_policy(c, s, "RCPT", rcpt);
 }
@@ -177,8 +187,14 @@ checks_start(struct checks *c, const struct config *cfg,
 	c->cfg = cfg;
 	c->client = client;
 	policy_init(&c->policy, cfg);
-	dnsbl_start(&c->dnsbl, cfg, client->may_relay || client->denied ?
-	    "" : client->addr, resolv_conf);
+	c->dns_used = cfg->ndnslists > 0 || cfg->checkhelo ||
+	    cfg->checksenderdomain || cfg->checkclientname != CLIENTNAME_NO;
+	if (c->dns_used) {
+		dnsq_init(&c->q, resolv_conf, cfg->dnstimeout);
+		clientcheck_start(&c->cc, cfg, client, &c->q);
+		dnsbl_start(&c->dnsbl, cfg, client->may_relay ||
+		    client->denied ? "" : client->addr, &c->q);
+	}
 	if (!client->denied)
 		session_set_checks(s, &hooks);
 }
@@ -189,7 +205,7 @@ checks_at_connect(struct checks *c, struct client *client)
 {
 	const char *why;
 
-	if (c->cfg->dnsbl_at_connect && !client->may_relay &&
+	if (c->dns_used && c->cfg->dnsbl_at_connect && !client->may_relay &&
 	    !client->denied && (why = dnsbl_client_verdict(&c->dnsbl)) != NULL) {
 		client->denied = 1;
 		str_copy(client->deny_reply, why, sizeof client->deny_reply);
@@ -199,6 +215,7 @@ checks_at_connect(struct checks *c, struct client *client)
 void
 checks_end(struct checks *c)
 {
-	dnsbl_end(&c->dnsbl);
+	if (c->dns_used)
+		dnsq_close(&c->q);
 	policy_end(&c->policy);
 }

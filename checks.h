@@ -6,13 +6,18 @@
 #ifndef POSTERN_CHECKS_H
 #define POSTERN_CHECKS_H
 
+#include "clientcheck.h"
 #include "dnsbl.h"
+#include "dnsq.h"
 #include "policy.h"
 #include "session.h"
 
 struct checks {
 	const struct config *cfg;
-	const struct client *client;
+	struct client *client;
+	struct dnsq q;			/* the session's DNS questions */
+	int dns_used;
+	struct clientcheck cc;
 	struct dnsbl dnsbl;
 	struct policy policy;
 };

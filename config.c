@@ -95,6 +95,21 @@ apply_checks_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "policydefault") == 0)
 		return str_copy(c->policydefault, v, sizeof c->policydefault) <
 		    sizeof c->policydefault ? 0 : -1;
+	if (strcmp(key, "checkhelo") == 0)
+		return parse_bool(v, &c->checkhelo);
+	if (strcmp(key, "checksenderdomain") == 0)
+		return parse_bool(v, &c->checksenderdomain);
+	if (strcmp(key, "checkclientname") == 0) {
+		static const char *const words[] = { "no", "lookup", "reverse",
+		    "yes" };
+
+		for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+			if (strcmp(v, words[i]) == 0) {
+				c->checkclientname = (enum clientname_check)i;
+				return 0;
+			}
+		return -1;
+	}
 	if (strcmp(key, "dnstimeout") == 0)
 		return parse_uint(v, &c->dnstimeout) < 0 || c->dnstimeout == 0 ||
 		    c->dnstimeout > 60 ? -1 : 0;

@@ -23,6 +23,13 @@ enum barelf_policy { BARELF_NORMALIZE, BARELF_REJECT };
 #define DNSLIST_MAX 16
 #define POLICY_MAX 4
 
+enum clientname_check {
+	CLIENTNAME_NO,		/* no lookup: the client is "unknown" */
+	CLIENTNAME_LOOKUP,	/* looked up and used, nothing refused */
+	CLIENTNAME_REVERSE,	/* refused without a PTR name */
+	CLIENTNAME_YES		/* refused without one that forward-confirms */
+};
+
 enum dnslist_kind {
 	DNSLIST_BLOCK,		/* dnsbl: the client's address */
 	DNSLIST_ALLOW,		/* dnswl: the client's address, exempts */
@@ -74,6 +81,9 @@ struct config {
 	int dnsbl_defer;		/* dnsblreply defer: 450, not 554 */
 	int dnsbl_at_connect;		/* dnsblcheck connect */
 	unsigned dnstimeout;
+	int checkhelo;
+	enum clientname_check checkclientname;
+	int checksenderdomain;
 	/* policy servers: "inet:HOST:PORT" or "unix:/PATH" */
 	char policies[POLICY_MAX][300];
 	size_t npolicies;

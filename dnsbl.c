@@ -30,7 +30,7 @@ any_list(const struct config *c, enum dnslist_kind kind)
 /* Asks every dnsbl and dnswl zone about the client, without waiting. */
 void
 dnsbl_start(struct dnsbl *b, const struct config *cfg,
-    const char *client_addr, const char *resolv_conf)
+    const char *client_addr, struct dnsq *q)
 {
 	memset(b, 0, sizeof *b);
 	b->cfg = cfg;
@@ -39,7 +39,7 @@ dnsbl_start(struct dnsbl *b, const struct config *cfg,
 	if (cfg->ndnslists == 0)
 		return;
 	b->active = 1;
-	dnsq_init(&b->q, resolv_conf, cfg->dnstimeout);
+	b->q = q;
 	str_copy(b->client, client_addr, sizeof b->client);
 	if (client_addr[0] == '\0' || !any_list(cfg, DNSLIST_BLOCK))
 		return;
@@ -50,7 +50,7 @@ dnsbl_start(struct dnsbl *b, const struct config *cfg,
 		    dnslist_client_name(client_addr, cfg->dnslists[i].zone,
 		    name, sizeof name) < 0)
 			continue;
-		b->client_q[i] = dnsq_ask(&b->q, name, DNSQ_A);
+		b->client_q[i] = dnsq_ask(b->q, name, DNSQ_A);
 	}
 }
 
@@ -63,7 +63,7 @@ dnsbl_sender(struct dnsbl *b, const char *sender)
 	if (!b->active)
 		return;
 	for (size_t i = 0; i < DNSLIST_MAX; i++) {
-		dnsq_forget(&b->q, b->sender_q[i]);
+		dnsq_forget(b->q, b->sender_q[i]);
 		b->sender_q[i] = -1;
 	}
 	b->sender_judged = 0;
@@ -78,7 +78,7 @@ dnsbl_sender(struct dnsbl *b, const char *sender)
 		    dnslist_domain_name(at + 1, b->cfg->dnslists[i].zone, name,
 		    sizeof name) < 0)
 			continue;
-		b->sender_q[i] = dnsq_ask(&b->q, name, DNSQ_A);
+		b->sender_q[i] = dnsq_ask(b->q, name, DNSQ_A);
 	}
 }
 
@@ -94,12 +94,12 @@ listed(struct dnsbl *b, size_t i, int qi, unsigned char value[4])
 
 	if (qi < 0)
 		return 0;
-	a = &b->q.q[qi].answer;
+	a = &b->q->q[qi].answer;
 	if (a->status != DNSQ_FOUND) {
 		if (a->status != DNSQ_NONE)
 			log_msg(LOG_WARNING, "dnsbl: zone=%s name=%s lookup "
 			    "failed or timed out; skipped", l->zone,
-			    b->q.q[qi].name);
+			    b->q->q[qi].name);
 		return 0;
 	}
 	for (size_t k = 0; k < a->naddrs; k++)
@@ -114,15 +114,15 @@ listed(struct dnsbl *b, size_t i, int qi, unsigned char value[4])
 static void
 zone_text(struct dnsbl *b, int qi, char *out, size_t size)
 {
-	int t = dnsq_ask(&b->q, b->q.q[qi].name, DNSQ_TXT);
+	int t = dnsq_ask(b->q, b->q->q[qi].name, DNSQ_TXT);
 
 	out[0] = '\0';
 	if (t < 0)
 		return;
-	dnsq_wait(&b->q);
-	if (b->q.q[t].answer.status == DNSQ_FOUND)
-		snprintf(out, size, "; %s", b->q.q[t].answer.txt);
-	dnsq_forget(&b->q, t);
+	dnsq_wait(b->q);
+	if (b->q->q[t].answer.status == DNSQ_FOUND)
+		snprintf(out, size, "; %s", b->q->q[t].answer.txt);
+	dnsq_forget(b->q, t);
 }
 
 static void
@@ -149,7 +149,7 @@ dnsbl_client_verdict(struct dnsbl *b)
 	if (b->client_judged)
 		return b->client_reply[0] ? b->client_reply : NULL;
 	b->client_judged = 1;
-	dnsq_wait(&b->q);
+	dnsq_wait(b->q);
 	for (size_t i = 0; i < b->cfg->ndnslists; i++) {
 		const struct dnslist *l = &b->cfg->dnslists[i];
 
@@ -183,7 +183,7 @@ dnsbl_verdict(struct dnsbl *b)
 	if (b->sender_judged)
 		return b->sender_reply[0] ? b->sender_reply : NULL;
 	b->sender_judged = 1;
-	dnsq_wait(&b->q);
+	dnsq_wait(b->q);
 	for (size_t i = 0; i < b->cfg->ndnslists; i++) {
 		if (b->cfg->dnslists[i].kind != DNSLIST_SENDER ||
 		    !listed(b, i, b->sender_q[i], v))
@@ -196,11 +196,4 @@ dnsbl_verdict(struct dnsbl *b)
 		break;
 	}
 	return b->sender_reply[0] ? b->sender_reply : NULL;
-}
-
-void
-dnsbl_end(struct dnsbl *b)
-{
-	if (b->active)
-		dnsq_close(&b->q);
 }

@@ -14,7 +14,7 @@
 
 struct dnsbl {
 	const struct config *cfg;
-	struct dnsq q;
+	struct dnsq *q;			/* the session's, shared */
 	int active;			/* any list configured, an address to ask */
 	char client[64];
 	int client_q[DNSLIST_MAX];	/* question per list, -1 for none */
@@ -27,10 +27,9 @@ struct dnsbl {
 };
 
 void dnsbl_start(struct dnsbl *b, const struct config *cfg,
-    const char *client_addr, const char *resolv_conf);
+    const char *client_addr, struct dnsq *q);
 void dnsbl_sender(struct dnsbl *b, const char *sender);
 const char *dnsbl_client_verdict(struct dnsbl *b);
 const char *dnsbl_verdict(struct dnsbl *b);
-void dnsbl_end(struct dnsbl *b);
 
 #endif

@@ -183,13 +183,27 @@ read_record(const unsigned char *p, size_t n, size_t *off,
 	if (*off + rdlen > n)
 		return -1;
 	/* records of another type (a CNAME on the way) are passed over */
-	if (type == DNSQ_A && q->type == DNSQ_A && rdlen == 4 &&
-	    a->naddrs < DNSQ_ADDRS) {
+	if (type != q->type) {
+		*off += rdlen;
+		return 0;
+	}
+	if (type == DNSQ_A && rdlen == 4 && a->naddrs < DNSQ_ADDRS) {
 		memcpy(a->addrs[a->naddrs++], p + *off, 4);
 		a->status = DNSQ_FOUND;
-	} else if (type == DNSQ_TXT && q->type == DNSQ_TXT &&
-	    a->status != DNSQ_FOUND) {
+	} else if (type == DNSQ_AAAA && rdlen == 16 &&
+	    a->naddrs6 < DNSQ_ADDRS) {
+		memcpy(a->addrs6[a->naddrs6++], p + *off, 16);
+		a->status = DNSQ_FOUND;
+	} else if (type == DNSQ_TXT && a->status != DNSQ_FOUND) {
 		take_txt(p + *off, rdlen, a->txt, sizeof a->txt);
+		a->status = DNSQ_FOUND;
+	} else if (type == DNSQ_PTR && a->status != DNSQ_FOUND) {
+		size_t at = *off;
+
+		if (read_name(p, *off + rdlen, &at, a->name, sizeof a->name) < 0)
+			return -1;
+		a->status = DNSQ_FOUND;
+	} else if (type == DNSQ_MX) {
 		a->status = DNSQ_FOUND;
 	}
 	*off += rdlen;

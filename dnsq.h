@@ -14,7 +14,13 @@
 #define DNSQ_ADDRS 8		/* A records kept from one answer */
 #define DNSQ_TXT_MAX 256	/* octets of TXT kept, cleaned */
 
-enum dnsq_type { DNSQ_A = 1, DNSQ_TXT = 16 };
+enum dnsq_type {
+	DNSQ_A = 1,
+	DNSQ_PTR = 12,
+	DNSQ_MX = 15,		/* only whether there is one */
+	DNSQ_TXT = 16,
+	DNSQ_AAAA = 28
+};
 
 enum dnsq_status {
 	DNSQ_PENDING,		/* no answer yet */
@@ -27,7 +33,10 @@ struct dnsq_answer {
 	enum dnsq_status status;
 	unsigned char addrs[DNSQ_ADDRS][4];
 	size_t naddrs;
+	unsigned char addrs6[DNSQ_ADDRS][16];
+	size_t naddrs6;
 	char txt[DNSQ_TXT_MAX];
+	char name[256];		/* PTR: the first name */
 };
 
 struct dnsq_question {

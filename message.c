@@ -91,7 +91,10 @@ write_received(struct session *s)
 	int n;
 
 	clean_helo(helo, sizeof helo, s->helo);
-	if (s->client->addr[0])
+	if (s->client->name[0])
+		snprintf(from, sizeof from, "%s (%s %s)", helo,
+		    s->client->name, s->client->literal);
+	else if (s->client->addr[0])
 		snprintf(from, sizeof from, "%s (%s)", helo,
 		    s->client->literal);
 	else

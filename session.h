@@ -28,6 +28,8 @@ struct client {
 	int denied;		/* ruled "deny" in clients */
 	int encrypted;		/* behind a TLS wrapper (smtpd -S) */
 	char deny_reply[512];	/* denied by a DNS list: the greeting */
+	char name[256];		/* forward-confirmed name; "" unknown */
+	char reverse_name[256];	/* its PTR name, confirmed or not */
 };
 
 struct session_io {

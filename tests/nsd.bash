@@ -45,22 +45,42 @@ EOC
 		    >>"$TESTDIR/nsd/nsd.conf"
 	done
 	nsd-checkconf "$TESTDIR/nsd/nsd.conf"
-	nsd -d -c "$TESTDIR/nsd/nsd.conf" 2>>"$TESTDIR/nsd/nsd.log" &
-	DNS_PID=$!
-	# until it answers for the first zone, over UDP
-	python3 - "${1%%=*}" <<'PY' || { cat "$TESTDIR/nsd/nsd.log"; return 1; }
-import socket, struct, sys, time
-name = b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split(".")) + b"\0"
-query = struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0) + name + struct.pack(">HH", 6, 1)
-for _ in range(300):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(0.2)
+	# the last test's NSD (or this test's, restarted) may still be
+	# leaving: until port 53 is free (10 s at most)
+	python3 - <<'PY'
+import socket, time
+for _ in range(100):
     try:
-        s.sendto(query, ("127.0.0.2", 53))
-        if s.recv(512)[:2] == query[:2]:
-            sys.exit(0)
+        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("127.0.0.2", 53))
+            s.close()
+        break
     except OSError:
         time.sleep(0.1)
-sys.exit(1)
+PY
+	nsd -d -c "$TESTDIR/nsd/nsd.conf" 2>>"$TESTDIR/nsd/nsd.log" &
+	DNS_PID=$!
+	# until it answers for every zone, over UDP
+	python3 - "$@" <<'PY' || { cat "$TESTDIR/nsd/nsd.log"; return 1; }
+import socket, struct, sys, time
+for zone in sys.argv[1:]:
+    zone = zone.split("=")[0]
+    name = b"".join(bytes([len(l)]) + l.encode() for l in zone.split(".")) + b"\0"
+    query = struct.pack(">HHHHHH", 7, 0, 1, 0, 0, 0) + name + struct.pack(">HH", 6, 1)
+    for _ in range(300):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(0.2)
+        try:
+            s.sendto(query, ("127.0.0.2", 53))
+            r = s.recv(512)
+            # answered, with the SOA (rcode 0, one answer)
+            if r[:2] == query[:2] and r[3] & 15 == 0 and r[7] == 1:
+                break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        sys.exit(1)
 PY
 }
