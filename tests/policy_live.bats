@@ -2,7 +2,8 @@
 # smtpd with the policy servers administrators run for Postfix, each a
 # private instance on loopback: postgrey (greylisting) and
 # postfix-policyd-spf-python (SPF, against a private NSD serving the
-# SPF records), as Debian packages them.
+# SPF records) and postfwd (rules and rate limits), as Debian packages
+# them.
 
 load helper
 load nsd
@@ -19,6 +20,8 @@ teardown() {
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
+	# postfwd runs as a daemon of its own: its pid file says which
+	[ ! -s "$TESTDIR/postfwd.pid" ] || kill "$(cat "$TESTDIR/postfwd.pid")" 2>/dev/null || true
 	teardown_postern
 }
 
@@ -99,4 +102,25 @@ rcpt_session() {
 	[ "$RCPT_REPLY" = "250 2.1.5 Ok" ]
 	run only_message
 	[[ "${lines[2]}" == "Received-SPF: Softfail (mailfrom) identity=mailfrom; client-ip=192.0.2.2;"* ]]
+}
+
+@test "postfwd: a rule that rejects one recipient, and a rate limit that defers the third from a client" {
+	command -v postfwd1 >/dev/null || skip "postfwd is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "postfwd switches to its user: needs root"
+	local port
+	port=$(free_port)
+	cat >"$TESTDIR/postfwd.rules" <<'EOF2'
+id=BLOCK01; recipient==blocked@example.org; action=REJECT blocked by postfwd
+id=RATE01; client_address==192.0.2.1; action=rate(client_address/2/3600/450 4.7.1 too many from $$client_address)
+EOF2
+	postfwd1 -d -f "$TESTDIR/postfwd.rules" -i 127.0.0.1 -p "$port" -u nobody \
+	    -g nogroup --pidfile="$TESTDIR/postfwd.pid" -l postfwd-test
+	wait_port 127.0.0.1 "$port"
+	conf "policy inet:127.0.0.1:$port"
+	run bash -c "printf 'HELO c.example\nMAIL FROM:<x@y.example>\nRCPT TO:<a@example.org>\nRCPT TO:<blocked@example.org>\nRCPT TO:<b@example.org>\nRCPT TO:<c@example.org>\nQUIT\n' | TCPREMOTEIP=192.0.2.1 '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>>'$LOG' | tr -d '\r'"
+	echo "$output"
+	[ "${lines[3]}" = "250 2.1.5 Ok" ]
+	[ "${lines[4]}" = "554 5.7.1 blocked by postfwd" ]
+	[ "${lines[5]}" = "250 2.1.5 Ok" ]
+	[ "${lines[6]}" = "450 4.7.1 too many from 192.0.2.1" ]
 }
