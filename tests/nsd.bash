@@ -83,4 +83,6 @@ for zone in sys.argv[1:]:
     else:
         sys.exit(1)
 PY
+	# and it is ours that answered, not one still leaving
+	kill -0 "$DNS_PID" || { cat "$TESTDIR/nsd/nsd.log"; return 1; }
 }
