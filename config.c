@@ -202,6 +202,11 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_bool(v, &c->expn);
 	if (strcmp(key, "log") == 0)
 		return parse_choice(v, "syslog", "stderr", &c->log_stderr);
+	if (strcmp(key, "recipientdelimiter") == 0)
+		return strpbrk(v, "@\"\\ \t") == NULL &&
+		    str_copy(c->recipient_delimiter, v,
+		    sizeof c->recipient_delimiter) <
+		    sizeof c->recipient_delimiter ? 0 : -1;
 	return apply_checks_setting(c, key, v);
 }
 

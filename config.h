@@ -84,6 +84,7 @@ struct config {
 	int checkhelo;
 	enum clientname_check checkclientname;
 	int checksenderdomain;
+	char recipient_delimiter[9];	/* "+", "+-": user+tag is user's */
 	/* policy servers: "inet:HOST:PORT" or "unix:/PATH" */
 	char policies[POLICY_MAX][300];
 	size_t npolicies;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "util.h"
@@ -74,6 +75,68 @@ route_local_lookup(const struct config *c, const struct mailpath *p,
 }
 
 /*
+ * The subaddress of p's local part: the first recipientdelimiter
+ * character not at its start splits "user+tag" into base and tag.
+ * 0 when there is none.
+ */
+static int
+split_subaddress(const struct config *c, const struct mailpath *p,
+    struct mailpath *base, char *tag, size_t tagsize)
+{
+	size_t i;
+	const char *rest;
+	char addr[PATH_MAX_SMTP + 1];
+
+	if (c->recipient_delimiter[0] == '\0' || p->domain == NULL)
+		return 0;
+	for (i = 1; i < p->local_len; i++)
+		if (strchr(c->recipient_delimiter, p->addr[i]) != NULL)
+			break;
+	if (i >= p->local_len)
+		return 0;
+	snprintf(addr, sizeof addr, "%.*s@%s", (int)i, p->addr, p->domain);
+	if (path_parse(addr, base, &rest, 0, 1) != PATH_OK)
+		return 0;
+	snprintf(tag, tagsize, "%.*s", (int)(p->local_len - i - 1),
+	    p->addr + i + 1);
+	return 1;
+}
+
+/*
+ * What a local address is, as Postfix looks it up: the address itself,
+ * then without its subaddress (user+tag: user), then the catch-all
+ * "@domain" of aliases.  m->tag is the subaddress when it was used.
+ */
+enum local_kind
+route_local_match(const struct config *c, const struct mailpath *p,
+    struct local_match *m)
+{
+	struct mailpath base;
+	char key[DOMAIN_MAX + 2];
+	const char *v;
+
+	memset(m, 0, sizeof *m);
+	if ((m->kind = route_local_lookup(c, p, &m->value)) != LOCAL_NONE)
+		return m->kind;
+	if (split_subaddress(c, p, &base, m->tag, sizeof m->tag) &&
+	    (m->kind = route_local_lookup(c, &base, &m->value)) != LOCAL_NONE) {
+		m->base_len = base.local_len;
+		return m->kind;
+	}
+	m->tag[0] = '\0';
+	if (p->domain == NULL || p->is_literal)
+		return LOCAL_NONE;
+	snprintf(key, sizeof key, "@%s", p->domain);
+	str_lower(key);
+	v = table_get(&c->tables[TABLE_ALIASES], key);
+	if (v != NULL && (m->value = entry_value(v)) != NULL) {
+		m->catchall = 1;
+		m->kind = LOCAL_ALIAS;
+	}
+	return m->kind;
+}
+
+/*
  * Local parts are never routing: only the domain decides.  An address
  * literal is never local.  With a users or aliases file, a local address
  * must be listed in one of them (bare <postmaster> is always accepted).
@@ -82,13 +145,13 @@ enum rcpt_class
 route_classify(const struct config *c, const struct mailpath *p,
     int client_may_relay)
 {
-	const char *value;
+	struct local_match m;
 
 	if (route_is_local_domain(c, p)) {
 		if (p->domain != NULL &&
 		    (c->tables[TABLE_USERS].present ||
 		    c->tables[TABLE_ALIASES].present) &&
-		    route_local_lookup(c, p, &value) == LOCAL_NONE)
+		    route_local_match(c, p, &m) == LOCAL_NONE)
 			return RCPT_UNKNOWN_USER;
 		return RCPT_LOCAL;
 	}
@@ -169,44 +232,81 @@ route_mailbox(const struct config *c, const char *login, char *out,
 
 static int expand_one(struct expansion *e, const char *rcpt);
 
+/*
+ * An alias's targets, each expanded in turn.  A target "@domain" (a
+ * catch-all's, "@d1: @d2") is the same local part at that domain.
+ */
 static int
-expand_alias(struct expansion *e, const char *addr, const char *targets)
+expand_alias(struct expansion *e, const struct mailpath *p,
+    const char *targets)
 {
-	char list[4200], *t, *save = NULL;
+	char list[4200], *t, *save = NULL, mapped[PATH_MAX_SMTP + 2];
 	int r = 0;
 
 	for (int i = 0; i < e->depth; i++)
-		if (strcasecmp(e->chain[i], addr) == 0)
-			return emit_fail(e, addr, "5.4.6 alias loop");
+		if (strcasecmp(e->chain[i], p->addr) == 0)
+			return emit_fail(e, p->addr, "5.4.6 alias loop");
 	if (e->depth >= ALIAS_DEPTH_MAX)
-		return emit_fail(e, addr, "5.4.6 aliases nested too deep");
+		return emit_fail(e, p->addr, "5.4.6 aliases nested too deep");
 	str_copy(list, targets, sizeof list);
-	/* addr lives in the caller's frame: it leaves the chain on every
+	/* p lives in the caller's frame: it leaves the chain on every
 	 * way out of this function. */
-	e->chain[e->depth++] = addr;
+	e->chain[e->depth++] = p->addr;
 	for (t = strtok_r(list, ",", &save); t != NULL && r == 0;
-	    t = strtok_r(NULL, ",", &save))
+	    t = strtok_r(NULL, ",", &save)) {
+		if (t[0] == '@') {
+			snprintf(mapped, sizeof mapped, "%.*s%s",
+			    (int)p->local_len, p->addr, t);
+			t = mapped;
+		}
 		r = expand_one(e, t);
+	}
 	e->chain[--e->depth] = NULL;
 	return r;
+}
+
+/*
+ * A subaddress's Maildir++ folder, "MAILDIR.tag/", when it exists (as
+ * Dovecot keeps folders); else the Maildir itself.  Only a tag that is
+ * one plain path component can name a folder.
+ */
+static void
+subaddress_folder(const char *tag, char *maildir, size_t size)
+{
+	char folder[1400];
+	struct stat st;
+
+	if (tag[0] == '\0' || tag[0] == '.' || strchr(tag, '/') != NULL)
+		return;
+	for (const char *t = tag; *t; t++)
+		if ((unsigned char)*t <= 32 || (unsigned char)*t >= 127)
+			return;
+	if ((size_t)snprintf(folder, sizeof folder, "%s.%s/cur", maildir,
+	    tag) >= sizeof folder || stat(folder, &st) < 0 ||
+	    !S_ISDIR(st.st_mode))
+		return;
+	folder[strlen(folder) - 3] = '\0';	/* drop "cur" */
+	str_copy(maildir, folder, size);
 }
 
 static int
 expand_local(struct expansion *e, const struct mailpath *p)
 {
 	const struct config *c = e->c;
-	const char *value;
+	struct local_match m;
+	struct mailpath mailbox = *p;
 	struct dest d;
 
 	memset(&d, 0, sizeof d);
 	d.kind = DEST_LOCAL;
 	str_copy(d.addr, p->addr, sizeof d.addr);
-	switch (route_local_lookup(c, p, &value)) {
+	switch (route_local_match(c, p, &m)) {
 	case LOCAL_ALIAS:
-		return expand_alias(e, p->addr, value);
+		return expand_alias(e, p, m.value);
 	case LOCAL_USER:
-		if (*value) {
-			str_copy(d.maildir, value, sizeof d.maildir);
+		if (*m.value) {
+			str_copy(d.maildir, m.value, sizeof d.maildir);
+			subaddress_folder(m.tag, d.maildir, sizeof d.maildir);
 			return e->fn(e->ctx, &d);
 		}
 		break;
@@ -214,10 +314,15 @@ expand_local(struct expansion *e, const struct mailpath *p)
 		if (c->tables[TABLE_USERS].present ||
 		    c->tables[TABLE_ALIASES].present)
 			return emit_fail(e, p->addr, "5.1.1 user unknown");
+		/* every local part is a mailbox: user+tag is user's */
+		split_subaddress(c, p, &mailbox, m.tag, sizeof m.tag);
 		break;
 	}
-	if (default_maildir(c, p, d.maildir, sizeof d.maildir) < 0)
+	if (m.tag[0] != '\0' && m.base_len > 0)
+		mailbox.local_len = m.base_len;
+	if (default_maildir(c, &mailbox, d.maildir, sizeof d.maildir) < 0)
 		return emit_fail(e, p->addr, "5.1.3 unsafe mailbox name");
+	subaddress_folder(m.tag, d.maildir, sizeof d.maildir);
 	return e->fn(e->ctx, &d);
 }
 

@@ -23,11 +23,22 @@ enum local_kind {
 	LOCAL_ALIAS
 };
 
+/* How a local address was found (route_local_match). */
+struct local_match {
+	enum local_kind kind;
+	const char *value;	/* the entry past its TAB */
+	char tag[LOCAL_PART_MAX + 1];	/* the subaddress used, or "" */
+	size_t base_len;	/* with a tag: the local part before it */
+	int catchall;		/* found as "@domain" in aliases */
+};
+
 enum rcpt_class route_classify(const struct config *c,
     const struct mailpath *p, int client_may_relay);
 int route_is_local_domain(const struct config *c, const struct mailpath *p);
 enum local_kind route_local_lookup(const struct config *c,
     const struct mailpath *p, const char **value);
+enum local_kind route_local_match(const struct config *c,
+    const struct mailpath *p, struct local_match *m);
 
 
 

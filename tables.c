@@ -164,46 +164,66 @@ parse_user_line(char *line, struct parsed *p)
 	return NULL;
 }
 
+/* A target: an address, or "@domain" for a catch-all's local part. */
 static const char *
-append_target(struct parsed *p, size_t *len, char *target)
+append_target(struct parsed *p, size_t *len, char *target, int catchall)
 {
+	char addr[PATH_MAX_SMTP + 2];
 	struct mailpath path;
 	const char *rest;
 	size_t n;
 
-	if (path_parse(target, &path, &rest, 0, 1) != PATH_OK ||
-	    path.domain == NULL)
+	if (target[0] == '@') {
+		if (!catchall)
+			return "a target @domain is for an @domain alias only";
+		if (normal_domain(addr + 1, sizeof addr - 1, target + 1) < 0)
+			return "a target @domain is not a domain";
+		addr[0] = '@';
+	} else if (path_parse(target, &path, &rest, 0, 1) != PATH_OK ||
+	    path.domain == NULL) {
 		return "a target is not an address";
-	n = strlen(path.addr);
+	} else {
+		str_copy(addr, path.addr, sizeof addr);
+	}
+	n = strlen(addr);
 	if (*len + n + 2 >= sizeof p->value)
 		return "too many targets";
 	if (p->value[*len - 1] != '\t')
 		p->value[(*len)++] = ',';
-	memcpy(p->value + *len, path.addr, n + 1);
+	memcpy(p->value + *len, addr, n + 1);
 	*len += n;
 	return NULL;
 }
 
-/* name@domain: target, target, ... */
+/* name@domain: target, target, ...; @domain: ... is the catch-all */
 static const char *
 parse_alias_line(char *line, struct parsed *p)
 {
 	char *colon = strchr(line, ':'), *target, *save = NULL;
 	struct mailpath path;
 	const char *rest, *why;
+	int catchall = line[0] == '@';
 	size_t len;
 
 	if (colon == NULL)
 		return "expected ADDRESS: TARGET, TARGET";
 	*colon = '\0';
-	if (path_parse(line, &path, &rest, 0, 1) != PATH_OK ||
-	    path.domain == NULL || path.is_literal || *rest != '\0')
+	if (catchall) {
+		p->key[0] = '@';
+		if (normal_domain(p->key + 1, sizeof p->key - 1,
+		    str_trim(line + 1)) < 0)
+			return "not a domain";
+	} else if (path_parse(line, &path, &rest, 0, 1) != PATH_OK ||
+	    path.domain == NULL || path.is_literal || *rest != '\0') {
 		return "not an address";
-	address_key(&path, p->key, sizeof p->key);
-	len = (size_t)snprintf(p->value, sizeof p->value, "%s\t", path.addr);
+	} else {
+		address_key(&path, p->key, sizeof p->key);
+	}
+	len = (size_t)snprintf(p->value, sizeof p->value, "%s\t",
+	    catchall ? p->key : path.addr);
 	for (target = strtok_r(colon + 1, ", \t", &save); target != NULL;
 	    target = strtok_r(NULL, ", \t", &save))
-		if ((why = append_target(p, &len, target)) != NULL)
+		if ((why = append_target(p, &len, target, catchall)) != NULL)
 			return why;
 	if (p->value[len - 1] == '\t')
 		return "no targets";
