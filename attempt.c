@@ -217,12 +217,17 @@ attempt_is_remote(const struct config *c, const struct msg_state *st)
 	return 0;
 }
 
-/* Outcomes are saved before the bounce, the bounce before "reported". */
+/*
+ * Outcomes are saved before the bounce, the bounce before "reported";
+ * likewise the delay notice before "warned" (a crash between the two
+ * sends it twice, never not at all).
+ */
 static void
 save_and_report(struct attempt *t)
 {
 	const struct attempt_ctx *a = t->ctx;
 	struct msg_state *st = &t->st;
+	time_t warned = st->warned;
 
 	if (state_write(a->q->tmpfd, a->statefd, st) < 0 ||
 	    (state_count(st, RS_FAILED) > 0 &&
@@ -232,6 +237,11 @@ save_and_report(struct attempt *t)
 		    "will retry: %s", st->id, strerror(errno));
 	else if (state_count(st, RS_PENDING) == 0)
 		finish(a, st);
+	else if (bounce_delayed(a->cfg, a->q, st, &t->msg) < 0 ||
+	    (st->warned != warned &&
+	    state_write(a->q->tmpfd, a->statefd, st) < 0))
+		log_msg(LOG_ERR, "id=%s cannot queue the delay notice or save "
+		    "that it went; will retry: %s", st->id, strerror(errno));
 }
 
 /*

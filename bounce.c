@@ -4,7 +4,8 @@
  * other mail, from the null sender to the envelope sender.  A message
  * from the null sender that fails goes once to postmaster, with the
  * sender DOUBLE_BOUNCE_SENDER; when that fails too it is only logged, so
- * bounces never loop.
+ * bounces never loop.  With delaywarning, the recipients still pending
+ * after that long get one "delayed" notice (never for the null sender).
  */
 #include "bounce.h"
 
@@ -82,15 +83,29 @@ date_of(time_t t, char *out, size_t outsize)
 		str_copy(out, "Thu, 01 Jan 1970 00:00:00 +0000", outsize);
 }
 
+/* What kind of notice, and what it says. */
+struct notice {
+	enum rcpt_status about;		/* RS_FAILED or RS_PENDING */
+	const char *action;		/* "failed", "delayed" */
+	const char *subject;
+	const char *text;
+	const char *retry_until;	/* delayed: Will-Retry-Until, else NULL */
+};
+
 static void
-write_recipient_report(struct writer *w, const struct rcpt_state *r)
+write_recipient_report(struct writer *w, const struct rcpt_state *r,
+    const struct notice *n)
 {
 	char status[16];
 	const char *said = strstr(r->reason, " said: ");
 
 	status_of(r->reason, status, sizeof status);
-	put(w, "\nFinal-Recipient: rfc822; %s\nAction: failed\nStatus: %s\n",
-	    r->addr, status);
+	if (n->about == RS_PENDING && status[0] != '4')
+		str_copy(status, "4.0.0", sizeof status);
+	put(w, "\nFinal-Recipient: rfc822; %s\nAction: %s\nStatus: %s\n",
+	    r->addr, n->action, status);
+	if (n->retry_until != NULL)
+		put(w, "Will-Retry-Until: %s\n", n->retry_until);
 	if (said != NULL) {
 		const char *text = said + 7, *end = strstr(text, " (in reply");
 		put(w, "Remote-MTA: dns; %.*s\n", (int)strcspn(r->reason, "["),
@@ -131,7 +146,8 @@ copy_headers(struct writer *w, const struct qmessage *msg)
 
 static void
 write_dsn(struct writer *w, const struct config *c,
-    const struct msg_state *st, const char *to, const struct qmessage *msg)
+    const struct msg_state *st, const char *to, const struct qmessage *msg,
+    const struct notice *n)
 {
 	char now[64], arrival[64], boundary[QUEUE_ID_MAX + 32];
 	const char *host = c->hostname;
@@ -142,20 +158,19 @@ write_dsn(struct writer *w, const struct config *c,
 	    (long long)time(NULL), host);
 	put(w, "Received: (postern deliver); %s\n", now);
 	put(w, "From: Mail Delivery System <MAILER-DAEMON@%s>\n", host);
-	put(w, "To: <%s>\nSubject: Undelivered Mail Returned to Sender\n", to);
-	put(w, "Date: %s\nMessage-ID: <%s.%lld.bounce@%s>\n", now, st->id,
-	    (long long)time(NULL), host);
+	put(w, "To: <%s>\nSubject: %s\n", to, n->subject);
+	put(w, "Date: %s\nMessage-ID: <%s.%lld.%s@%s>\n", now, st->id,
+	    (long long)time(NULL), n->action, host);
 	put(w, "Auto-Submitted: auto-replied\nMIME-Version: 1.0\n");
 	put(w, "Content-Type: multipart/report; report-type=delivery-status;\n"
 	    "\tboundary=\"%s\"\n\n", boundary);
 	put(w, "This is a MIME-encapsulated message.\n\n--%s\n", boundary);
 	put(w, "Content-Description: Notification\n"
 	    "Content-Type: text/plain; charset=utf-8\n\n");
-	put(w, "This is the mail system at host %s.\n\n"
-	    "Your message could not be delivered to one or more recipients.\n"
-	    "The reasons are below.\n\n", host);
+	put(w, "This is the mail system at host %s.\n\n%s\n\n", host,
+	    n->text);
 	for (size_t i = 0; i < st->nrcpts; i++)
-		if (st->rcpts[i].status == RS_FAILED)
+		if (st->rcpts[i].status == n->about)
 			put(w, "<%s>: %s\n", st->rcpts[i].addr,
 			    st->rcpts[i].reason);
 	put(w, "\n--%s\nContent-Description: Delivery report\n"
@@ -163,12 +178,42 @@ write_dsn(struct writer *w, const struct config *c,
 	put(w, "Reporting-MTA: dns; %s\nX-Postern-Queue-ID: %s\n"
 	    "Arrival-Date: %s\n", host, st->id, arrival);
 	for (size_t i = 0; i < st->nrcpts; i++)
-		if (st->rcpts[i].status == RS_FAILED)
-			write_recipient_report(w, &st->rcpts[i]);
+		if (st->rcpts[i].status == n->about)
+			write_recipient_report(w, &st->rcpts[i], n);
 	put(w, "\n--%s\nContent-Description: Undelivered Message Headers\n"
 	    "Content-Type: text/rfc822-headers\n\n", boundary);
 	copy_headers(w, msg);
 	put(w, "\n--%s--\n", boundary);
+}
+
+/* Queues notice n from from to to; 0, or -1 when it could not be. */
+static int
+queue_notice(const struct config *c, struct queue *q,
+    const struct msg_state *st, const struct qmessage *msg, const char *from,
+    const char *to, const struct notice *n)
+{
+	char env[STATE_ADDR_MAX + 300];
+	struct qmsg m = { .fd = -1 };
+	struct writer w = { .m = &m };
+	size_t envlen;
+
+	envlen = (size_t)snprintf(env, sizeof env, "F%s%cT%s%c", from, 0, to,
+	    0) + 1;
+	env[envlen - 1] = '\0';
+	if (qmsg_create(q, &m) < 0)
+		return -1;
+	write_dsn(&w, c, st, to, msg, n);
+	if (w.failed) {
+		qmsg_abort(q, &m);
+		return -1;
+	}
+	if (qmsg_commit(q, &m, env, envlen) < 0)
+		return -1;
+	queue_trigger(q);
+	log_msg(LOG_INFO, "id=%s %s id=%s to=<%s> nrcpt=%zu", st->id,
+	    n->about == RS_FAILED ? "bounce" : "delay notice", m.id, to,
+	    state_count(st, n->about));
+	return 0;
 }
 
 static void
@@ -187,11 +232,12 @@ int
 bounce_failed(const struct config *c, struct queue *q, struct msg_state *st,
     const struct qmessage *msg)
 {
-	char env[STATE_ADDR_MAX + 300], to[STATE_ADDR_MAX + 300];
+	static const struct notice failed = { RS_FAILED, "failed",
+	    "Undelivered Mail Returned to Sender",
+	    "Your message could not be delivered to one or more recipients.\n"
+	    "The reasons are below.", NULL };
+	char to[STATE_ADDR_MAX + 300];
 	const char *from = "";
-	struct qmsg m = { .fd = -1 };
-	struct writer w = { .m = &m };
-	size_t envlen;
 
 	if (state_count(st, RS_FAILED) == 0)
 		return 0;
@@ -207,21 +253,42 @@ bounce_failed(const struct config *c, struct queue *q, struct msg_state *st,
 	} else {
 		str_copy(to, st->sender, sizeof to);
 	}
-	envlen = (size_t)snprintf(env, sizeof env, "F%s%cT%s%c", from, 0, to,
-	    0) + 1;
-	env[envlen - 1] = '\0';
-	if (qmsg_create(q, &m) < 0)
+	if (queue_notice(c, q, st, msg, from, to, &failed) < 0)
 		return -1;
-	write_dsn(&w, c, st, to, msg);
-	if (w.failed) {
-		qmsg_abort(q, &m);
-		return -1;
-	}
-	if (qmsg_commit(q, &m, env, envlen) < 0)
-		return -1;
-	queue_trigger(q);
-	log_msg(LOG_INFO, "id=%s bounce id=%s to=<%s> nrcpt=%zu", st->id,
-	    m.id, to, state_count(st, RS_FAILED));
 	mark_reported(st);
+	return 0;
+}
+
+/*
+ * delaywarning: once a message has waited that long with recipients
+ * still pending, its sender gets one notice (RFC 3464 "delayed"), as
+ * Postfix's delay_warning_time.  Never to the null sender nor the
+ * double-bounce sender.  Sets st->warned; -1 when it could not be queued.
+ */
+int
+bounce_delayed(const struct config *c, struct queue *q, struct msg_state *st,
+    const struct qmessage *msg)
+{
+	char until[64], text[300];
+	struct notice delayed = { RS_PENDING, "delayed",
+	    "Delayed Mail (still being retried)", text, until };
+	time_t now = time(NULL);
+
+	if (c->delaywarning == 0 || st->warned != 0 ||
+	    state_count(st, RS_PENDING) == 0 ||
+	    now - st->arrival < (time_t)c->delaywarning)
+		return 0;
+	if (st->sender[0] == '\0' || strcmp(st->sender, DOUBLE_BOUNCE_SENDER) == 0) {
+		st->warned = now;
+		return 0;
+	}
+	date_of(st->arrival + (time_t)c->queuelifetime, until, sizeof until);
+	snprintf(text, sizeof text, "Your message has not been delivered yet "
+	    "to the recipients below, after %lld seconds.\nThis is a warning "
+	    "only: it will be retried until %s.", (long long)(now -
+	    st->arrival), until);
+	if (queue_notice(c, q, st, msg, "", st->sender, &delayed) < 0)
+		return -1;
+	st->warned = now;
 	return 0;
 }

@@ -8,6 +8,8 @@
 
 #define DOUBLE_BOUNCE_SENDER "#@[]"
 
+int bounce_delayed(const struct config *c, struct queue *q,
+    struct msg_state *st, const struct qmessage *msg);
 int bounce_failed(const struct config *c, struct queue *q,
     struct msg_state *st, const struct qmessage *msg);
 

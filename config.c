@@ -136,6 +136,8 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_number(v, 1ULL << 50, &c->maxsize);
 	if (strcmp(key, "queuelifetime") == 0)
 		return parse_number(v, 1ULL << 40, &c->queuelifetime);
+	if (strcmp(key, "delaywarning") == 0)
+		return parse_number(v, 1ULL << 40, &c->delaywarning);
 	if (strcmp(key, "maxrcpt") == 0)
 		return parse_uint(v, &c->maxrcpt) < 0 || c->maxrcpt == 0 ||
 		    c->maxrcpt > 100000 ? -1 : 0;

@@ -53,6 +53,7 @@ struct config {
 	char mailroot[1024];
 	unsigned long long maxsize;
 	unsigned long long queuelifetime;
+	unsigned long long delaywarning;	/* 0: no delay notices */
 	unsigned maxrcpt;
 	unsigned concurrency;
 	unsigned maxerrors;

@@ -5,6 +5,7 @@
  *	arrival SECONDS
  *	next SECONDS
  *	attempts N
+ *	warned SECONDS			(once the delay notice went)
  *	sender ADDRESS			(empty for the null sender)
  *	P ADDRESS TAB REASON		one per final recipient; P pending,
  *	D ..., F ..., R ...		delivered, failed, failure reported
@@ -70,6 +71,8 @@ parse_line(struct msg_state *st, char *line)
 		st->next = (time_t)v;
 	else if (number_field(line, "attempts", &v))
 		st->attempts = (unsigned)v;
+	else if (number_field(line, "warned", &v))
+		st->warned = (time_t)v;
 	else if (strncmp(line, "sender ", 7) == 0)
 		str_copy(st->sender, line + 7, sizeof st->sender);
 	else if (strchr("PDFR", line[0]) != NULL && line[0] && line[1] == ' ') {
@@ -140,6 +143,8 @@ state_write(int tmpdirfd, int dirfd, const struct msg_state *st)
 	fprintf(fp, "postern-state 1\narrival %lld\nnext %lld\nattempts %u\n"
 	    "sender %s\n", (long long)st->arrival, (long long)st->next,
 	    st->attempts, st->sender);
+	if (st->warned != 0)
+		fprintf(fp, "warned %lld\n", (long long)st->warned);
 	for (size_t i = 0; i < st->nrcpts; i++)
 		fprintf(fp, "%c %s\t%s\n", st->rcpts[i].status,
 		    st->rcpts[i].addr, st->rcpts[i].reason);

@@ -31,6 +31,7 @@ struct msg_state {
 	time_t arrival;
 	time_t next;		/* not before this time */
 	unsigned attempts;
+	time_t warned;		/* the delay notice went then; 0 not yet */
 	char sender[STATE_ADDR_MAX + 1];
 	struct rcpt_state *rcpts;
 	size_t nrcpts;

@@ -128,6 +128,35 @@ load deliver_helper
 	queue_is_empty
 }
 
+@test "delaywarning: one delayed notice once a message has waited that long, never twice" {
+	start_fake 'rcpt:x@remote.test=451 4.7.1 try again later'
+	conf 'delaywarning 1'
+	send alice@example.org x@remote.test
+	run_deliver
+	local arrival
+	arrival=$(sed -n 's/^arrival //p' "$QUEUE"/state/*)
+	# the first attempt came before a second had passed: no notice yet
+	[ -z "$(maildir_files alice)" ] || [ "$(date +%s)" -gt "$arrival" ]
+	until [ "$(date +%s)" -gt "$arrival" ]; do sleep 0.1; done
+	run_deliver -f
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	f=$(maildir_files alice)
+	grep -q '^Subject: Delayed Mail (still being retried)$' "$f"
+	grep -q '^Return-Path: <>$' "$f"
+	grep -q '^Final-Recipient: rfc822; x@remote.test$' "$f"
+	grep -q '^Action: delayed$' "$f"
+	grep -q '^Status: 4.7.1$' "$f"
+	grep -q '^Will-Retry-Until: ' "$f"
+	grep -q '^Diagnostic-Code: smtp; 451 4.7.1 try again later$' "$f"
+	grep -q '^warned [0-9]' "$QUEUE"/state/*
+	# still deferred, still retried, not warned again
+	run_deliver -f
+	run_deliver -f
+	[ "$(grep -c 'delay notice id=' "$TESTDIR/deliver.log")" -eq 1 ]
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+}
+
 @test "remote 550: a bounce with the right DSN fields reaches the sender's Maildir" {
 	start_fake 'rcpt:x@remote.test=550 5.1.1 <x@remote.test>: no such user'
 	send alice@example.org x@remote.test y@remote.test
