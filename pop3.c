@@ -208,7 +208,10 @@ may_log_in(struct pop3 *p)
 {
 	if (plaintext_allowed(p))
 		return 1;
-	respond(p, "-ERR [AUTH] Plaintext authentication needs TLS: use STLS");
+	/* "use STLS" only where STLS is there to use */
+	respond(p, p->tls == DRIVER_TLS_NONE ?
+	    "-ERR [AUTH] Plaintext authentication needs TLS" :
+	    "-ERR [AUTH] Plaintext authentication needs TLS: use STLS");
 	return 0;
 }
 

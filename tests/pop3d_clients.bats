@@ -95,7 +95,7 @@ PY
 	echo "$output"
 	[ "${lines[0]}" = False ]
 	[ "${lines[1]}" = "-ERR STLS not available" ]
-	[ "${lines[2]}" = "-ERR [AUTH] Plaintext authentication needs TLS: use STLS" ]
+	[ "${lines[2]}" = "-ERR [AUTH] Plaintext authentication needs TLS" ]
 }
 
 @test "STLS: commands sent with it, before the handshake, are thrown away" {
