@@ -59,7 +59,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # those it uses: smtpd, without dns.o, needs no libresolv, and every
 # library not loaded is time saved on each connection (bench/start).
 COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
-	tables.o address.o access.o route.o dns.o dnslist.o
+	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)

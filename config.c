@@ -204,6 +204,9 @@ apply_setting(struct config *c, const char *key, const char *v)
 		return parse_bool(v, &c->expn);
 	if (strcmp(key, "log") == 0)
 		return parse_choice(v, "syslog", "stderr", &c->log_stderr);
+	if (strcmp(key, "srsdomain") == 0)
+		return domain_syntax_ok(v, strlen(v)) && str_copy(c->srsdomain,
+		    v, sizeof c->srsdomain) < sizeof c->srsdomain ? 0 : -1;
 	if (strcmp(key, "recipientdelimiter") == 0)
 		return strpbrk(v, "@\"\\ \t") == NULL &&
 		    str_copy(c->recipient_delimiter, v,
@@ -288,6 +291,32 @@ config_defaults(struct config *c, const char *dir)
 	    sizeof c->policydefault);
 }
 
+/*
+ * srsdomain's secret: the first line of the file srskey, at least 16
+ * octets.  Without one SRS stays off, and says so: a guessable key would
+ * let anyone use the host as a relay through forged SRS addresses.
+ */
+static void
+load_srs_key(struct config *c, const char *dir)
+{
+	char path[1200];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/srskey", dir);
+	f = fopen(path, "re");
+	if (f == NULL || fgets(c->srskey, sizeof c->srskey, f) == NULL)
+		c->srskey[0] = '\0';
+	if (f != NULL)
+		fclose(f);
+	c->srskey[strcspn(c->srskey, "\r\n")] = '\0';
+	if (strlen(c->srskey) < 16) {
+		conf_warn("srskey", 1, "missing, or shorter than 16 octets: "
+		    "SRS is off");
+		c->srsdomain[0] = '\0';
+		c->srskey[0] = '\0';
+	}
+}
+
 int
 config_load(struct config *c, const char *dir, unsigned tables, char *err,
     size_t errlen)
@@ -308,6 +337,8 @@ config_load(struct config *c, const char *dir, unsigned tables, char *err,
 	if (conf_read_lines(dir, "smtpd.conf", setting_line, c, err,
 	    errlen) < 0)
 		return -1;
+	if (c->srsdomain[0] != '\0')
+		load_srs_key(c, dir);
 	/* Only the lists this program consults: each one is a stat, an
 	 * open and a map (or a parse) at every start. */
 	for (int id = 0; id < TABLE_COUNT; id++)

@@ -86,6 +86,8 @@ struct config {
 	enum clientname_check checkclientname;
 	int checksenderdomain;
 	char recipient_delimiter[9];	/* "+", "+-": user+tag is user's */
+	char srsdomain[256];		/* SRS on: its domain; "" off */
+	char srskey[256];		/* the secret, from the file srskey */
 	/* policy servers: "inet:HOST:PORT" or "unix:/PATH" */
 	char policies[POLICY_MAX][300];
 	size_t npolicies;

@@ -30,6 +30,8 @@
 
 #include "address.h"
 #include "dns.h"
+#include "route.h"
+#include "srs.h"
 #include "tables.h"
 #include "util.h"
 
@@ -425,10 +427,34 @@ check_utf8(struct conn *k, struct job *j, const struct reply *ehlo)
 	return -1;
 }
 
+/*
+ * The sender another host sees.  With srsdomain, a sender of a domain
+ * not ours leaves as an SRS0 address of ours, so that the next host's
+ * SPF check of mail we forward passes, and its bounces come back to us
+ * (smtpd reverses them).
+ */
+static const char *
+outgoing_sender(const struct job *j, char *buf, size_t size)
+{
+	struct mailpath p;
+	const char *rest;
+
+	if (strcmp(j->sender, "#@[]") == 0)
+		return "";
+	if (j->c->srsdomain[0] == '\0' || j->sender[0] == '\0' ||
+	    path_parse(j->sender, &p, &rest, 0, 1) != PATH_OK ||
+	    route_is_local_domain(j->c, &p) ||
+	    srs_forward(j->c->srskey, j->c->srsdomain, j->sender, time(NULL),
+	    buf, size) < 0)
+		return j->sender;
+	return buf;
+}
+
 static void
 send_mail_from(struct conn *k, struct job *j, const struct reply *ehlo)
 {
-	const char *from = strcmp(j->sender, "#@[]") == 0 ? "" : j->sender;
+	char srs[600];
+	const char *from = outgoing_sender(j, srs, sizeof srs);
 	char sizeparam[32] = "";
 
 	if (has_keyword(ehlo, "SIZE"))

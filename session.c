@@ -19,6 +19,7 @@
 #include "log.h"
 #include "message.h"
 #include "route.h"
+#include "srs.h"
 
 #define NEEDS_HELO 1		/* 503 before HELO/EHLO */
 #define TAKES_PARAMS 2		/* may use 4096-octet lines (ESMTP parameters) */
@@ -377,13 +378,14 @@ cmd_mail(struct session *s, char *arg, size_t octets)
  * that a recipient refused anyway costs no lookup, as in Postfix.
  */
 static const char *
-check_recipient(struct session *s, const struct mailpath *path)
+check_recipient(struct session *s, const struct mailpath *path, int srs)
 {
 	const char *why;
 
 	if (access_listed(s->cfg, TABLE_RECIPIENTS, path))
 		return "550 5.7.1 Error: recipient address rejected";
-	switch (route_classify(s->cfg, path, session_trusted(s))) {
+	/* an SRS address of ours was ours to send back: relaying it is */
+	switch (route_classify(s->cfg, path, session_trusted(s) || srs)) {
 	case RCPT_DENIED:
 		return "554 5.7.1 Error: relay access denied";
 	case RCPT_UNKNOWN_USER:
@@ -399,12 +401,44 @@ check_recipient(struct session *s, const struct mailpath *path)
 	return NULL;
 }
 
+/*
+ * A recipient that is one of our SRS addresses (srsdomain) stands for
+ * the address it was made from: *path becomes that one, *srs is set.
+ * NULL, or the refusal of a forged, damaged or expired one.
+ */
+static const char *
+reverse_srs(struct session *s, struct mailpath *path, int *srs)
+{
+	char local[LOCAL_PART_MAX + 1], orig[PATH_MAX_SMTP + 1];
+	const char *rest;
+	enum srs_result r;
+
+	*srs = 0;
+	if (s->cfg->srsdomain[0] == '\0' || path->domain == NULL ||
+	    strcasecmp(path->domain, s->cfg->srsdomain) != 0 ||
+	    !srs_is_srs(path->addr))
+		return NULL;
+	snprintf(local, sizeof local, "%.*s", (int)path->local_len, path->addr);
+	r = srs_reverse(s->cfg->srskey, local, time(NULL), SRS_MAXAGE_DAYS,
+	    orig, sizeof orig);
+	if (r != SRS_OK || path_parse(orig, path, &rest, 0, 1) != PATH_OK ||
+	    *rest != '\0' || path->domain == NULL) {
+		log_msg(LOG_NOTICE, "srs: client=%s to=<%s> refused: %s",
+		    client_name(s), local, r == SRS_EXPIRED ? "expired" :
+		    r == SRS_BAD_HASH ? "bad hash" : "malformed");
+		return "550 5.7.1 Error: invalid or expired SRS address";
+	}
+	*srs = 1;
+	return NULL;
+}
+
 static void
 cmd_rcpt(struct session *s, char *arg, size_t octets)
 {
 	struct mailpath path;
 	const char *rest, *why = NULL;
 	size_t at = s->tx.envelope.len;
+	int srs = 0;
 
 	if (!s->tx.mail_given) {
 		reply(s, "503 5.5.1 Error: need MAIL command");
@@ -437,7 +471,9 @@ cmd_rcpt(struct session *s, char *arg, size_t octets)
 	else if (octets > CMD_LINE_MAX)
 		why = "500 5.5.2 Error: line too long";
 	if (why == NULL)
-		why = check_recipient(s, &path);
+		why = reverse_srs(s, &path, &srs);
+	if (why == NULL)
+		why = check_recipient(s, &path, srs);
 	if (why == NULL && (buf_append(&s->tx.envelope, "T", 1) < 0 ||
 	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0)) {
 		s->tx.envelope.len = at;
