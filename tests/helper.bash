@@ -113,7 +113,10 @@ socket_activate() {
 	for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS; do
 		[ -n "${!v:-}" ] && pass+=(-E "$v")
 	done
-	systemd-socket-activate "${pass[@]}" "$@"
+	# always run with &: exec, so that $! is systemd-socket-activate
+	# itself, which the teardown kills (a subshell in between was
+	# killed instead, and the server outlived the test)
+	exec systemd-socket-activate "${pass[@]}" "$@"
 }
 
 # Starts smtpd per connection under systemd-socket-activate on a loopback
