@@ -25,6 +25,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct job {
 	long long end;		/* of the whole attempt, monotonic ms */
 	unsigned addresses;	/* tried so far, at most maxmxaddresses */
 	int pipelining;
+	int lmtp;		/* RFC 2033: LHLO, a reply per recipient */
 	unsigned accepted;
 	const struct qmessage *msg;
 	const char *sender;
@@ -397,19 +399,19 @@ greet(struct conn *k, struct job *j, struct reply *ehlo)
 		    k->name, r.text);
 		return -1;
 	}
-	conn_cmd(k, "EHLO %s", j->c->hostname);
+	conn_cmd(k, "%s %s", j->lmtp ? "LHLO" : "EHLO", j->c->hostname);
 	if (await_reply(k, j, ehlo) == 0 && ehlo->code == 250)
 		return 0;
 	r = *ehlo;
-	if (k->broken)
+	if (k->broken || j->lmtp)	/* LMTP has no HELO to fall back to */
 		goto lost;
 	ehlo->all[0] = '\0';
 	conn_cmd(k, "HELO %s", j->c->hostname);
 	if (await_reply(k, j, &r) == 0 && r.code == 250)
 		return 0;
 lost:
-	snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s refused HELO: %s",
-	    k->name, r.text);
+	snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s refused %s: %s",
+	    k->name, j->lmtp ? "LHLO" : "HELO", r.text);
 	return -1;
 }
 
@@ -535,6 +537,28 @@ envelope(struct conn *k, struct job *j, const struct reply *ehlo)
 	return data_reply(k, j);
 }
 
+/*
+ * LMTP (RFC 2033): after the data, one reply for each recipient RCPT
+ * accepted, in their order, each within timeout; those not answered when
+ * the connection breaks are deferred.
+ */
+static void
+lmtp_replies(struct conn *k, struct job *j)
+{
+	struct reply r;
+
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->r[i].result != DELIVERY_DEFER || j->r[i].reason[0] != '\0')
+			continue;	/* refused at RCPT: no reply comes */
+		expect_within(k, j->c->timeout);
+		if (await_reply(k, j, &r) < 0) {
+			all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
+			return;
+		}
+		set_result(&j->r[i], class_of(r.code), k, &r, "end of data");
+	}
+}
+
 /* The message, within timeout plus its size at BODY_MIN_RATE. */
 static void
 body(struct conn *k, struct job *j)
@@ -542,7 +566,15 @@ body(struct conn *k, struct job *j)
 	struct reply r;
 
 	expect_within(k, j->c->timeout + j->size / BODY_MIN_RATE);
-	if (send_body(k, j->msg) < 0 || await_reply(k, j, &r) < 0) {
+	if (send_body(k, j->msg) < 0) {
+		all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
+		return;
+	}
+	if (j->lmtp) {
+		lmtp_replies(k, j);
+		return;
+	}
+	if (await_reply(k, j, &r) < 0) {
 		all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
 		return;
 	}
@@ -604,6 +636,39 @@ may_try_another(struct job *j)
 	return 1;
 }
 
+/* An LMTP server on a UNIX socket ("unix:/path"): as try_host. */
+static int
+try_unix(struct job *j, const char *path, char *relay, size_t relaysize)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct addrinfo ai = { .ai_family = AF_UNIX,
+	    .ai_socktype = SOCK_STREAM, .ai_addrlen = sizeof sun,
+	    .ai_addr = (struct sockaddr *)&sun };
+	struct conn k;
+	int e;
+
+	memset(&k, 0, sizeof k);
+	k.end = j->end;
+	snprintf(k.name, sizeof k.name, "unix:%s", path);
+	if (str_copy(sun.sun_path, path, sizeof sun.sun_path) >=
+	    sizeof sun.sun_path) {
+		snprintf(j->lasterr, sizeof j->lasterr, "5.3.5 %s: path too "
+		    "long", k.name);
+		return -2;
+	}
+	expect_within(&k, j->c->connecttimeout);
+	if (conn_open(&k, &ai) < 0) {
+		snprintf(j->lasterr, sizeof j->lasterr,
+		    "4.4.1 connect to %s: %s", k.name, strerror(errno));
+		return -1;
+	}
+	e = transaction(&k, j);
+	close(k.fd);
+	if (e == 0)
+		str_copy(relay, k.name, relaysize);
+	return e;
+}
+
 /* 0 done with this domain, -1 try the next host, -2 stop trying. */
 static int
 try_host(struct job *j, const char *host, unsigned short port,
@@ -613,6 +678,9 @@ try_host(struct job *j, const char *host, unsigned short port,
 	char portstr[8];
 	struct conn k;
 	int e = -1;
+
+	if (strncmp(host, "unix:", 5) == 0)
+		return try_unix(j, host + 5, relay, relaysize);
 
 	snprintf(portstr, sizeof portstr, "%u", port);
 	e = getaddrinfo(host, portstr, &hints, &res);
@@ -657,10 +725,23 @@ find_hosts(struct job *j, const char *domain, struct mx_host *hosts,
 	*n = 0;
 	if (route == NULL)
 		route = table_get(routes, "*");
+	if (route != NULL && strncmp(route, "lmtp:", 5) == 0) {
+		j->lmtp = 1;
+		route += 5;
+		if (strncmp(route, "unix:", 5) == 0) {
+			str_copy(hosts[0].name, route, sizeof hosts[0].name);
+			*n = 1;
+			return 0;
+		}
+	}
 	if (route != NULL) {
 		if (parse_host_port(route, hosts[0].name, sizeof hosts[0].name,
 		    &hosts[0].port) < 0)
 			return -1;
+		/* LMTP has no port of its own to default to but 24 */
+		if (j->lmtp && strchr(route[0] == '[' ? strchr(route, ']') :
+		    route, ':') == NULL)
+			hosts[0].port = 24;
 		*n = 1;
 		return 0;
 	}

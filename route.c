@@ -289,6 +289,33 @@ subaddress_folder(const char *tag, char *maildir, size_t size)
 	str_copy(maildir, folder, size);
 }
 
+/* Whether domain's mail goes to an LMTP server (routes: "lmtp:..."). */
+static int
+lmtp_routed(const struct config *c, const char *domain)
+{
+	char lower[DOMAIN_MAX + 1];
+	const char *route;
+
+	str_copy(lower, domain, sizeof lower);
+	str_lower(lower);
+	route = table_get(&c->tables[TABLE_ROUTES], lower);
+	return route != NULL && strncmp(route, "lmtp:", 5) == 0;
+}
+
+/* A local recipient handed to the domain's LMTP server, as a remote one. */
+static int
+emit_lmtp(struct expansion *e, const struct mailpath *p)
+{
+	struct dest d;
+
+	memset(&d, 0, sizeof d);
+	d.kind = DEST_REMOTE;
+	str_copy(d.addr, p->addr, sizeof d.addr);
+	str_copy(d.domain, p->domain, sizeof d.domain);
+	str_lower(d.domain);
+	return e->fn(e->ctx, &d);
+}
+
 static int
 expand_local(struct expansion *e, const struct mailpath *p)
 {
@@ -304,6 +331,8 @@ expand_local(struct expansion *e, const struct mailpath *p)
 	case LOCAL_ALIAS:
 		return expand_alias(e, p, m.value);
 	case LOCAL_USER:
+		if (lmtp_routed(c, p->domain))
+			return emit_lmtp(e, p);
 		if (*m.value) {
 			str_copy(d.maildir, m.value, sizeof d.maildir);
 			subaddress_folder(m.tag, d.maildir, sizeof d.maildir);
@@ -314,6 +343,8 @@ expand_local(struct expansion *e, const struct mailpath *p)
 		if (c->tables[TABLE_USERS].present ||
 		    c->tables[TABLE_ALIASES].present)
 			return emit_fail(e, p->addr, "5.1.1 user unknown");
+		if (lmtp_routed(c, p->domain))
+			return emit_lmtp(e, p);
 		/* every local part is a mailbox: user+tag is user's */
 		split_subaddress(c, p, &mailbox, m.tag, sizeof m.tag);
 		break;

@@ -230,7 +230,7 @@ parse_alias_line(char *line, struct parsed *p)
 	return NULL;
 }
 
-/* domain host[:port], or * host[:port] for a smarthost */
+/* domain host[:port], or * host[:port] for a smarthost; lmtp:... */
 static const char *
 parse_route_line(char *line, struct parsed *p)
 {
@@ -244,7 +244,10 @@ parse_route_line(char *line, struct parsed *p)
 		str_copy(p->key, "*", sizeof p->key);
 	else if (normal_domain(p->key, sizeof p->key, domain) < 0)
 		return "not a domain";
-	if (parse_host_port(relay, host, sizeof host, &port) < 0)
+	/* "lmtp:unix:/PATH", "lmtp:HOST[:PORT]": an LMTP server */
+	if (strncmp(relay, "lmtp:unix:/", 11) != 0 &&
+	    parse_host_port(strncmp(relay, "lmtp:", 5) == 0 ? relay + 5 : relay,
+	    host, sizeof host, &port) < 0)
 		return "bad HOST[:PORT]";
 	str_copy(p->value, relay, sizeof p->value);
 	return NULL;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A scripted SMTP server for the deliver tests.
 
-usage: fakesmtp.py [HOST:]PORT DIR [RULE ...]
+usage: fakesmtp.py [HOST:]PORT|unix:PATH DIR [RULE ...]
 
 Each accepted message is written to DIR/N.eml with its envelope in
 X-Fake-From: and X-Fake-To: lines first.  Every command and reply is
@@ -11,6 +11,9 @@ appended to DIR/transcript.  RULEs change replies:
   ehlo=REPLY            the reply to EHLO (HELO is still answered 250)
   greeting=REPLY        the greeting
   nopipelining          do not advertise PIPELINING
+  lmtp                  speak LMTP (RFC 2033): LHLO, not EHLO or HELO, and
+                        after the data one reply per accepted recipient
+  lmtpdata:ADDRESS=REPLY  in LMTP, that recipient's reply after the data
   drip                  a hostile greeting: "220-" lines, one every 0.2 s,
                         never a last line
   flood                 "220-" lines as fast as the client takes them
@@ -25,14 +28,18 @@ import sys
 import threading
 import time
 
+UNIX = sys.argv[1][5:] if sys.argv[1].startswith("unix:") else None
 HOST, _, PORT = sys.argv[1].rpartition(":")
-HOST, PORT, DIR = HOST or "127.0.0.1", int(PORT), sys.argv[2]
+HOST, PORT, DIR = HOST or "127.0.0.1", 0 if UNIX else int(PORT), sys.argv[2]
 RULES = sys.argv[3:]
-rcpt_rules, opts = {}, {}
+rcpt_rules, lmtp_rules, opts = {}, {}, {}
 for r in RULES:
     if r.startswith("rcpt:"):
         addr, reply = r[5:].split("=", 1)
         rcpt_rules[addr.lower()] = reply
+    elif r.startswith("lmtpdata:"):
+        addr, reply = r[9:].split("=", 1)
+        lmtp_rules[addr.lower()] = reply
     elif "=" in r:
         k, v = r.split("=", 1)
         opts[k] = v
@@ -86,7 +93,14 @@ class Handler(socketserver.StreamRequestHandler):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             log("C: " + line)
             verb = line[:4].upper()
-            if verb == "EHLO" and "ehlo" in opts:
+            if "lmtp" in opts and verb in ("EHLO", "HELO"):
+                self.send("500 5.5.1 this is LMTP: LHLO")
+            elif "lmtp" in opts and verb == "LHLO":
+                self.send("250-fake.test")
+                self.send("250 PIPELINING")
+            elif verb == "LHLO":
+                self.send("502 5.5.1 not LMTP")
+            elif verb == "EHLO" and "ehlo" in opts:
                 self.send(opts["ehlo"])
             elif verb == "EHLO":
                 ext = ["fake.test", "SIZE 100000000", "8BITMIME", "SMTPUTF8"]
@@ -127,7 +141,11 @@ class Handler(socketserver.StreamRequestHandler):
                         for r in rcpts:
                             f.write(("X-Fake-To: %s\r\n" % r).encode())
                         f.write(b"".join(body))
-                self.send(reply)
+                if "lmtp" in opts:
+                    for r in rcpts:
+                        self.send(lmtp_rules.get(r.lower(), reply))
+                else:
+                    self.send(reply)
             elif verb == "QUIT":
                 self.send("221 2.0.0 bye")
                 return
@@ -143,4 +161,11 @@ class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
 
 
-Server((HOST, PORT), Handler).serve_forever()
+class UnixServer(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+
+if UNIX:
+    UnixServer(UNIX, Handler).serve_forever()
+else:
+    Server((HOST, PORT), Handler).serve_forever()
