@@ -141,6 +141,17 @@ run_steps() {
 	done
 }
 
+# wait_for_journal UNIT REGEX: until the unit's journal has a matching
+# line (60 s at most).
+wait_for_journal() {
+	for _ in $(seq 600); do
+		in_container journalctl -q --no-pager -u "$1" | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	in_container journalctl -q --no-pager -u "$1"
+	return 1
+}
+
 # wait_for_maildir N [SECONDS]: until alice has N messages in new/
 # (2 minutes at most, or SECONDS).
 wait_for_maildir() {
@@ -206,11 +217,9 @@ p.quit()'
 	echo "$output"
 	[ -z "$output" ]
 	# the logs are where postern.7 says: the journal, by unit
-	run in_container journalctl -q --no-pager -u 'postern-*'
-	echo "$output" | grep -q 'postern/smtpd\[[0-9]*\]: queued id=.* from=<bob@example.net> '
-	echo "$output" | grep -q 'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
-	run in_container journalctl -q --no-pager -u stunnel@postern-pop3s
-	echo "$output" | grep -q 'postern/pop3d\[[0-9]*\]: .*user=alice@example.org'
+	wait_for_journal 'postern-*' 'postern/smtpd\[[0-9]*\]: queued id=.* from=<bob@example.net> '
+	wait_for_journal 'postern-*' 'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
+	wait_for_journal stunnel@postern-pop3s 'postern/pop3d\[[0-9]*\]: .*user=alice@example.org'
 
 }
 
@@ -257,8 +266,10 @@ s.quit()'
 	[ "$(in_container systemctl is-active postern-deliver.timer)" = active ]
 	[ "$(in_container systemctl is-active postern-deliver.service)" != active ]
 	wait_for_maildir 1 300
-	in_container journalctl -q --no-pager -u postern-deliver-once.service |
-	    grep -q 'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
+	# the log line follows the Maildir file, and the journal it (a
+	# minute at most)
+	wait_for_journal postern-deliver-once.service \
+	    'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
 	# 110: POP3 in clear text, as authplaintext allows
 	run in_container python3 -c '
 import poplib
