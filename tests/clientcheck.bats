@@ -39,11 +39,6 @@ zone() {	# zone NAME RECORD...
 	} >"$TESTDIR/zones/$z"
 }
 
-session() {	# session CLIENT COMMANDS
-	run bash -c "printf '$2' | TCPREMOTEIP='$1' unshare -m sh -c 'mount --bind \"\$0\" /etc/resolv.conf && exec \"\$1\" -C \"\$2\" -Q \"\$3\"' '$TESTDIR/resolv.conf' '$SMTPD' '$CONF' '$QUEUE' 2>>'$LOG' | tr -d '\r'"
-	echo "$output"
-}
-
 MSG='HELO client.example.net\nMAIL FROM:<a@withmx.example>\nRCPT TO:<u@example.org>\nDATA\nSubject: c\n\nhi\n.\nQUIT\n'
 
 @test "checkclientname yes: a name that forward-confirms is used in Received:; none, or a liar, gets 450 4.7.25" {

@@ -58,13 +58,6 @@ nibbles() {
 print(".".join(reversed(ipaddress.ip_address(sys.argv[1]).exploded.replace(":", ""))))' "$1"
 }
 
-# session CLIENT COMMANDS: one session from that client address, in the
-# namespace whose resolv.conf names NSD; replies in $output.
-session() {
-	run bash -c "printf '$2' | TCPREMOTEIP='$1' unshare -m sh -c 'mount --bind \"\$0\" /etc/resolv.conf && exec \"\$1\" -C \"\$2\" -Q \"\$3\"' '$TESTDIR/resolv.conf' '$SMTPD' '$CONF' '$QUEUE' 2>>'$LOG' | tr -d '\r'"
-	echo "$output"
-}
-
 ONE='HELO c\nMAIL FROM:<a@b.example>\nRCPT TO:<u@example.org>\nQUIT\n'
 
 @test "dnsbl: a listed IPv4 client is refused at RCPT with the zone and its TXT; others pass" {

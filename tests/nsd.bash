@@ -86,3 +86,11 @@ PY
 	# and it is ours that answered, not one still leaving
 	kill -0 "$DNS_PID" || { cat "$TESTDIR/nsd/nsd.log"; return 1; }
 }
+
+# session CLIENT COMMANDS: one smtpd session from that client address (as
+# a super-server's TCPREMOTEIP says), in a mount namespace whose
+# resolv.conf names NSD; replies, without CR, in $output.
+session() {
+	run bash -c "printf '$2' | TCPREMOTEIP='$1' unshare -m sh -c 'mount --bind \"\$0\" /etc/resolv.conf && exec \"\$1\" -C \"\$2\" -Q \"\$3\"' '$TESTDIR/resolv.conf' '$SMTPD' '$CONF' '$QUEUE' 2>>'$LOG' | tr -d '\r'"
+	echo "$output"
+}
