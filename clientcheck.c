@@ -23,6 +23,13 @@
 #include "route.h"
 #include "util.h"
 
+/* An IPv6 client, not an IPv4 one written IPv4-mapped. */
+static int
+is_ipv6(const char *addr)
+{
+	return strchr(addr, ':') != NULL && strncmp(addr, "::ffff:", 7) != 0;
+}
+
 void
 clientcheck_start(struct clientcheck *c, const struct config *cfg,
     struct client *client, struct dnsq *q)
@@ -38,9 +45,8 @@ clientcheck_start(struct clientcheck *c, const struct config *cfg,
 		c->domain_q[i] = -1;
 	if (cfg->checkclientname == CLIENTNAME_NO || client->addr[0] == '\0')
 		return;
-	if (dnslist_client_name(client->addr, strchr(client->addr, ':') &&
-	    strncmp(client->addr, "::ffff:", 7) != 0 ? "ip6.arpa" :
-	    "in-addr.arpa", name, sizeof name) == 0)
+	if (dnslist_client_name(client->addr, is_ipv6(client->addr) ?
+	    "ip6.arpa" : "in-addr.arpa", name, sizeof name) == 0)
 		c->ptr_q = dnsq_ask(q, name, DNSQ_PTR);
 }
 
@@ -116,8 +122,7 @@ resolve_name(struct clientcheck *c)
 	str_copy(c->client->reverse_name, ptr->answer.name,
 	    sizeof c->client->reverse_name);
 	fwd = dnsq_ask(c->q, c->client->reverse_name,
-	    strchr(c->client->addr, ':') && strncmp(c->client->addr, "::ffff:",
-	    7) != 0 ? DNSQ_AAAA : DNSQ_A);
+	    is_ipv6(c->client->addr) ? DNSQ_AAAA : DNSQ_A);
 	if (fwd < 0)
 		return 0;
 	dnsq_wait(c->q);

@@ -30,6 +30,18 @@ start_pop_server() {
 	wait_port 127.0.0.1 "$PORT"
 }
 
+# start_stls_wrapper UCSPITLS: pop3d behind the test's UCSPI-TLS wrapper
+# on $PORT, with a fresh certificate; UCSPITLS "unset" sets none.
+start_stls_wrapper() {
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	PORT=$(free_port)
+	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" "$1" \
+	    "$POP3D" -C "$CONF" 2>"$LOG" &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+}
+
 # Mail for alice through smtpd's queue and deliver, as in production.
 receive_and_deliver() {	# receive_and_deliver SUBJECT
 	smtp_pipe "EHLO c\nMAIL FROM:<bob@remote.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: $1\n\nHello from $1.\n..leading dot\n.\nQUIT\n" >/dev/null
@@ -38,14 +50,8 @@ receive_and_deliver() {	# receive_and_deliver SUBJECT
 
 @test "STLS through a UCSPI-TLS wrapper: poplib starts TLS, then logs in" {
 	sed -i '/authplaintext/d' "$CONF/smtpd.conf"
-	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
-	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
 	printf 'Subject: tls\n\nsecret text\n' >"$MAILDIR/new/1700000000.M1P1Q1.h"
-	PORT=$(free_port)
-	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" unset \
-	    "$POP3D" -C "$CONF" 2>"$LOG" &
-	WRAP_PID=$!
-	wait_port 127.0.0.1 "$PORT"
+	start_stls_wrapper unset
 	run python3 - "$PORT" <<'PY'
 import poplib, ssl, sys
 p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
@@ -74,13 +80,7 @@ PY
 
 @test "UCSPITLS=- behind the wrapper: no STLS offered, STLS refused, no plaintext login" {
 	sed -i '/authplaintext/d' "$CONF/smtpd.conf"
-	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
-	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
-	PORT=$(free_port)
-	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" - \
-	    "$POP3D" -C "$CONF" 2>"$LOG" &
-	WRAP_PID=$!
-	wait_port 127.0.0.1 "$PORT"
+	start_stls_wrapper -
 	run python3 - "$PORT" <<'PY'
 import poplib, sys
 p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
@@ -99,13 +99,7 @@ PY
 }
 
 @test "STLS: commands sent with it, before the handshake, are thrown away" {
-	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
-	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
-	PORT=$(free_port)
-	python3 "$TOP/tests/ucspitls.py" "$PORT" "$TESTDIR/cert.pem" "$TESTDIR/key.pem" unset \
-	    "$POP3D" -C "$CONF" 2>"$LOG" &
-	WRAP_PID=$!
-	wait_port 127.0.0.1 "$PORT"
+	start_stls_wrapper unset
 	run python3 - "$PORT" <<'PY'
 import socket, ssl, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
