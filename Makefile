@@ -59,7 +59,8 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # those it uses: smtpd, without dns.o, needs no libresolv, and every
 # library not loaded is time saved on each connection (bench/start).
 COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
-	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o
+	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o \
+	dsn.o envelope.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
@@ -122,7 +123,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns dnsq remote qentry addrlist; do \
+	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

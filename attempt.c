@@ -45,9 +45,13 @@ struct attempt {
 	time_t deadline;	/* messagetimeout after the child started */
 };
 
+/*
+ * One outcome.  A success becomes "succeeded" (with as the status) when
+ * the recipient's NOTIFY asks for a success report, else delivered.
+ */
 static void
 record(struct attempt *t, struct rcpt_state *r, enum delivery_result res,
-    const char *relay, const char *reason)
+    const char *relay, const char *reason, enum rcpt_status as)
 {
 	const struct msg_state *st = &t->st;
 	time_t now = time(NULL);
@@ -57,7 +61,8 @@ record(struct attempt *t, struct rcpt_state *r, enum delivery_result res,
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
 	if (res == DELIVERY_OK) {
-		r->status = RS_DELIVERED;
+		r->status = dsn_wants(&r->dsn, DSN_NOTIFY_SUCCESS) ? as :
+		    RS_DELIVERED;
 		attempt_log(st, r->addr, relay, "sent", reason);
 	} else if (res == DELIVERY_FAIL) {
 		r->status = RS_FAILED;
@@ -101,7 +106,7 @@ deliver_local(struct attempt *t, struct rcpt_state *r, const struct dest *d)
 		sender = "";
 	res = maildir_deliver(d->maildir, &t->msg, sender, r->addr,
 	    t->ctx->cfg->hostname, reason, sizeof reason);
-	record(t, r, res, "local", reason);
+	record(t, r, res, "local", reason, RS_DELIVERED_REPORT);
 }
 
 /* All pending recipients at one domain, over one connection. */
@@ -111,25 +116,35 @@ deliver_domain(struct attempt *t, const char *domain, char *const *domains)
 	struct msg_state *st = &t->st;
 	struct remote_rcpt *rr = calloc(st->nrcpts, sizeof *rr);
 	size_t *index = calloc(st->nrcpts, sizeof *index), n = 0;
-	char relay[300];
+	char relay[300], sender_dsn[DSN_PARAMS_MAX + 1];
+	char (*rcpt_dsn)[DSN_PARAMS_MAX + 1] = calloc(st->nrcpts,
+	    sizeof *rcpt_dsn);
+	struct remote_sender from = { st->sender, sender_dsn };
+	int lmtp = route_is_lmtp(t->ctx->cfg, domain);
 
-	if (rr == NULL || index == NULL) {
-		free(rr);
-		free(index);
-		return;
-	}
+	if (rr == NULL || index == NULL || rcpt_dsn == NULL)
+		goto out;
+	dsn_mail_format(&st->dsn, sender_dsn, sizeof sender_dsn);
 	for (size_t i = 0; i < st->nrcpts; i++)
 		if (domains[i] != NULL && strcmp(domains[i], domain) == 0) {
+			dsn_rcpt_format(&st->rcpts[i].dsn, rcpt_dsn[n],
+			    sizeof rcpt_dsn[n]);
 			rr[n].addr = st->rcpts[i].addr;
+			rr[n].dsn = rcpt_dsn[n];
 			index[n++] = i;
 		}
-	remote_deliver(t->ctx->cfg, domain, &t->msg, st->sender, rr, n,
+	remote_deliver(t->ctx->cfg, domain, &t->msg, &from, rr, n,
 	    t->deadline, relay, sizeof relay);
+	/* A next hop with DSN reports for itself; LMTP delivers; any other
+	 * host took it on without a promise to report: "relayed". */
 	for (size_t k = 0; k < n; k++)
 		record(t, &st->rcpts[index[k]], rr[k].result, relay,
-		    rr[k].reason);
+		    rr[k].reason, rr[k].dsn_passed ? RS_DELIVERED :
+		    lmtp ? RS_DELIVERED_REPORT : RS_RELAYED_REPORT);
+out:
 	free(rr);
 	free(index);
+	free(rcpt_dsn);
 }
 
 /* Local recipients at once; remote ones gathered by domain, then sent. */
@@ -153,7 +168,8 @@ deliver_pending(struct attempt *t)
 		if (o.d.kind == DEST_LOCAL)
 			deliver_local(t, r, &o.d);
 		else if (o.d.kind == DEST_FAIL)
-			record(t, r, DELIVERY_FAIL, "none", o.d.reason);
+			record(t, r, DELIVERY_FAIL, "none", o.d.reason,
+			    RS_DELIVERED);
 		else
 			domains[i] = strdup(o.d.domain);
 	}
@@ -222,6 +238,32 @@ attempt_is_remote(const struct config *c, const struct msg_state *st)
  * likewise the delay notice before "warned" (a crash between the two
  * sends it twice, never not at all).
  */
+static size_t
+success_reports_due(const struct msg_state *st)
+{
+	return state_count(st, RS_DELIVERED_REPORT) +
+	    state_count(st, RS_RELAYED_REPORT) +
+	    state_count(st, RS_EXPANDED_REPORT);
+}
+
+/* The failure notice, then the success report, each saved once queued. */
+static int
+queue_reports(struct attempt *t)
+{
+	const struct attempt_ctx *a = t->ctx;
+	struct msg_state *st = &t->st;
+
+	if (state_count(st, RS_FAILED) > 0 &&
+	    (bounce_failed(a->cfg, a->q, st, &t->msg) < 0 ||
+	    state_write(a->q->tmpfd, a->statefd, st) < 0))
+		return -1;
+	if (success_reports_due(st) > 0 &&
+	    (bounce_success(a->cfg, a->q, st, &t->msg) < 0 ||
+	    state_write(a->q->tmpfd, a->statefd, st) < 0))
+		return -1;
+	return 0;
+}
+
 static void
 save_and_report(struct attempt *t)
 {
@@ -230,11 +272,9 @@ save_and_report(struct attempt *t)
 	time_t warned = st->warned;
 
 	if (state_write(a->q->tmpfd, a->statefd, st) < 0 ||
-	    (state_count(st, RS_FAILED) > 0 &&
-	    (bounce_failed(a->cfg, a->q, st, &t->msg) < 0 ||
-	    state_write(a->q->tmpfd, a->statefd, st) < 0)))
-		log_msg(LOG_ERR, "id=%s cannot save state or queue the bounce; "
-		    "will retry: %s", st->id, strerror(errno));
+	    queue_reports(t) < 0)
+		log_msg(LOG_ERR, "id=%s cannot save state or queue a "
+		    "notice; will retry: %s", st->id, strerror(errno));
 	else if (state_count(st, RS_PENDING) == 0)
 		finish(a, st);
 	else if (bounce_delayed(a->cfg, a->q, st, &t->msg) < 0 ||

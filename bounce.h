@@ -1,4 +1,4 @@
-/* bounce.h - delivery status notifications for failed recipients. */
+/* bounce.h - delivery status notifications: failed, delayed, succeeded. */
 #ifndef POSTERN_BOUNCE_H
 #define POSTERN_BOUNCE_H
 
@@ -9,6 +9,8 @@
 #define DOUBLE_BOUNCE_SENDER "#@[]"
 
 int bounce_delayed(const struct config *c, struct queue *q,
+    struct msg_state *st, const struct qmessage *msg);
+int bounce_success(const struct config *c, struct queue *q,
     struct msg_state *st, const struct qmessage *msg);
 int bounce_failed(const struct config *c, struct queue *q,
     struct msg_state *st, const struct qmessage *msg);

@@ -26,6 +26,7 @@
 #include "attempt.h"
 #include "children.h"
 #include "config.h"
+#include "envelope.h"
 #include "log.h"
 #include "privdrop.h"
 #include "qlock.h"
@@ -97,6 +98,8 @@ on_signal(int sig)
 struct admission {
 	struct msg_state *st;
 	struct buf keys;	/* NUL-terminated keys, one per recipient */
+	struct dsn_rcpt dsn;	/* of the envelope recipient being expanded */
+	unsigned dests;		/* how many destinations it expanded to */
 };
 
 static void
@@ -122,22 +125,64 @@ already_listed(const struct buf *keys, const char *key)
 	return 0;
 }
 
+/* A recipient with the DSN parameters of the one it came from. */
+static int
+add_rcpt(struct admission *a, enum rcpt_status status, const char *addr,
+    const char *reason)
+{
+	if (state_add_rcpt(a->st, status, addr, reason) < 0)
+		return -1;
+	a->st->rcpts[a->st->nrcpts - 1].dsn = a->dsn;
+	return 0;
+}
+
 static int
 add_dest(void *ctx, const struct dest *d)
 {
 	struct admission *a = ctx;
 	char key[sizeof d->maildir + 2];
 
+	a->dests++;
 	if (d->kind == DEST_FAIL) {
 		attempt_log(a->st, d->addr, "none", "bounced", d->reason);
-		return state_add_rcpt(a->st, RS_FAILED, d->addr, d->reason);
+		return add_rcpt(a, RS_FAILED, d->addr, d->reason);
 	}
 	dest_key(d, key, sizeof key);
 	if (already_listed(&a->keys, key))	/* one copy per mailbox */
 		return 0;
 	if (buf_append(&a->keys, key, strlen(key) + 1) < 0)
 		return -1;
-	return state_add_rcpt(a->st, RS_PENDING, d->addr, NULL);
+	return add_rcpt(a, RS_PENDING, d->addr, NULL);
+}
+
+/*
+ * An envelope recipient and its DSN parameters, expanded.  An alias of
+ * several addresses is RFC 3461's "multiple-recipient alias" (5.2.7.3,
+ * way c): each address inherits ORCPT and NOTIFY without SUCCESS, and a
+ * NOTIFY=SUCCESS of the alias is answered by one "expanded" report.
+ */
+static int
+admit_recipient(const struct config *c, struct admission *a,
+    const char *rcpt, const char *params)
+{
+	size_t first = a->st->nrcpts;
+
+	if (dsn_rcpt_parse(&a->dsn, params) < 0)
+		memset(&a->dsn, 0, sizeof a->dsn);	/* enqueue checked it */
+	a->dests = 0;
+	if (route_expand(c, rcpt, add_dest, a) < 0)
+		return -1;
+	if (a->dests <= 1)
+		return 0;
+	for (size_t i = first; i < a->st->nrcpts; i++)
+		a->st->rcpts[i].dsn.notify &= ~(unsigned)DSN_NOTIFY_SUCCESS;
+	if (a->dsn.notify & DSN_NOTIFY_SUCCESS) {
+		char reason[64];
+		snprintf(reason, sizeof reason, "2.0.0 expanded to %u "
+		    "addresses", a->dests);
+		return add_rcpt(a, RS_EXPANDED_REPORT, rcpt, reason);
+	}
+	return 0;
 }
 
 /* Appends len octets of fd from off to env. */
@@ -243,8 +288,10 @@ admit_locked(struct deliver *dv, int fd, const char *id,
 	struct msg_state st;
 	struct admission adm = { .st = &st };
 	struct buf env;
+	struct env_reader er;
+	struct env_item item;
+	enum env_result res;
 	enum entry_kind kind;
-	const char *p, *end;
 	int r = -1;
 
 	memset(&st, 0, sizeof st);
@@ -265,16 +312,24 @@ admit_locked(struct deliver *dv, int fd, const char *id,
 		log_msg(LOG_ERR, "id=%s unreadable or malformed envelope", id);
 		goto out;
 	}
-	str_copy(st.sender, env.data + 1, sizeof st.sender);
-	clean_address(st.sender);
-	end = env.data + env.len - 1;
-	for (p = env.data + strlen(env.data) + 1; p < end && *p == 'T';
-	    p += strlen(p) + 1) {
-		char rcpt[STATE_ADDR_MAX + 1];
-		str_copy(rcpt, p + 1, sizeof rcpt);
-		clean_address(rcpt);
-		if (route_expand(&dv->cfg, rcpt, add_dest, &adm) < 0)
+	env_reader_init(&er, env.data, env.len);
+	while ((res = env_next(&er, &item)) == ENV_ITEM) {
+		char addr[STATE_ADDR_MAX + 1];
+
+		str_copy(addr, item.addr, sizeof addr);
+		clean_address(addr);
+		if (item.kind == 'F') {
+			str_copy(st.sender, addr, sizeof st.sender);
+			if (dsn_mail_parse(&st.dsn, item.params) < 0)
+				memset(&st.dsn, 0, sizeof st.dsn);
+		} else if (admit_recipient(&dv->cfg, &adm, addr,
+		    item.params) < 0) {
 			goto out;
+		}
+	}
+	if (res != ENV_END) {
+		log_msg(LOG_ERR, "id=%s malformed envelope", id);
+		goto out;
 	}
 	if (state_write(dv->q.tmpfd, dv->statefd, &st) < 0) {
 		log_msg(LOG_ERR, "id=%s cannot write state: %s", id,

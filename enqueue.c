@@ -21,6 +21,8 @@
 #include "log.h"
 #include "privdrop.h"
 #include "queue.h"
+#include "dsn.h"
+#include "envelope.h"
 #include "util.h"
 
 #define EXIT_ADDRESS_TOO_LONG 11
@@ -100,35 +102,35 @@ read_envelope(struct buf *env)
 }
 
 /*
- * Checks the envelope's shape; returns 0 or an exit code.  *nrcpt gets
- * the number of recipients.
+ * Checks the envelope's shape (envelope.h) and its DSN parameters;
+ * returns 0 or an exit code.  *nrcpt gets the number of recipients.
  */
 static int
 check_envelope(const struct buf *env, unsigned long *nrcpt)
 {
-	const char *p = env->data, *end = env->data + env->len, *z;
+	struct env_reader r;
+	struct env_item item;
+	enum env_result res;
 
 	*nrcpt = 0;
 	if (env->len == 0)
 		return EXIT_READ_ERROR;
-	if (*p != 'F')
-		return EXIT_BAD_ENVELOPE;
-	for (;;) {
-		z = memchr(p, '\0', (size_t)(end - p));
-		if (z == NULL)
-			return EXIT_READ_ERROR;	/* cut short */
-		if (z - p - 1 > ADDRESS_MAX)
+	env_reader_init(&r, env->data, env->len);
+	while ((res = env_next(&r, &item)) == ENV_ITEM) {
+		struct dsn_mail m;
+		struct dsn_rcpt rc;
+
+		if (item.addr_len > ADDRESS_MAX)
 			return EXIT_ADDRESS_TOO_LONG;
-		p = z + 1;
-		if (p == end)
-			return EXIT_READ_ERROR;
-		if (*p == '\0')
-			break;
-		if (*p != 'T')
+		if (item.params[0] != '\0' && (item.kind == 'F' ?
+		    dsn_mail_parse(&m, item.params) :
+		    dsn_rcpt_parse(&rc, item.params)) < 0)
 			return EXIT_BAD_ENVELOPE;
-		++*nrcpt;
+		*nrcpt += item.kind == 'T';
 	}
-	if (p + 1 != end || *nrcpt == 0)
+	if (res == ENV_CUT)
+		return EXIT_READ_ERROR;
+	if (res != ENV_END || *nrcpt == 0)
 		return EXIT_BAD_ENVELOPE;
 	return 0;
 }

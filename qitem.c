@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "envelope.h"
 #include "qlock.h"
 #include "state.h"
 #include "util.h"
@@ -77,22 +78,24 @@ from_state(struct qitem *it, const struct msg_state *st)
 	return 0;
 }
 
-/* "F sender NUL (T rcpt NUL)* NUL", as qmail-queue's. */
+/* The envelope of an entry not yet admitted (envelope.h). */
 static int
 from_envelope(struct qitem *it, const char *env, size_t len)
 {
-	const char *p = env, *end = env + len;
+	struct env_reader r;
+	struct env_item item;
+	enum env_result res;
 
-	if (len < 3 || env[0] != 'F' || env[len - 1] != '\0' ||
-	    memchr(env, '\0', len) == NULL)
-		return -1;
-	it->sender = clean_copy(p + 1);
-	if (it->sender == NULL)
-		return -1;
-	for (p += strlen(p) + 1; p < end && *p == 'T'; p += strlen(p) + 1)
-		if (add_rcpt(it, 'N', p + 1, "") < 0)
+	env_reader_init(&r, env, len);
+	while ((res = env_next(&r, &item)) == ENV_ITEM) {
+		if (item.kind == 'F') {
+			if ((it->sender = clean_copy(item.addr)) == NULL)
+				return -1;
+		} else if (add_rcpt(it, 'N', item.addr, "") < 0) {
 			return -1;
-	return 0;
+		}
+	}
+	return res == ENV_END ? 0 : -1;
 }
 
 static int

@@ -91,7 +91,11 @@ status_name(char status)
 {
 	switch (status) {
 	case 'P': return "pending";
-	case 'D': return "delivered";
+	case 'D':
+	case 'S':	/* its success report not yet queued */
+		return "delivered";
+	case 'L': return "relayed";
+	case 'E': return "expanded";
 	case 'F': return "failed";
 	case 'R': return "reported";
 	default: return "new";

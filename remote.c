@@ -64,10 +64,12 @@ struct job {
 	long long end;		/* of the whole attempt, monotonic ms */
 	unsigned addresses;	/* tried so far, at most maxmxaddresses */
 	int pipelining;
+	int dsn;		/* the host offers DSN: requests go with */
 	int lmtp;		/* RFC 2033: LHLO, a reply per recipient */
 	unsigned accepted;
 	const struct qmessage *msg;
 	const char *sender;
+	const char *sender_dsn;
 	struct remote_rcpt *r;
 	size_t n;
 	int eightbit;
@@ -461,9 +463,10 @@ send_mail_from(struct conn *k, struct job *j, const struct reply *ehlo)
 
 	if (has_keyword(ehlo, "SIZE"))
 		snprintf(sizeparam, sizeof sizeparam, " SIZE=%llu", j->size);
-	conn_cmd(k, "MAIL FROM:<%s>%s%s%s", from, sizeparam,
+	conn_cmd(k, "MAIL FROM:<%s>%s%s%s%s%s", from, sizeparam,
 	    j->eightbit && has_keyword(ehlo, "8BITMIME") ? " BODY=8BITMIME" :
-	    "", j->needs_utf8 ? " SMTPUTF8" : "");
+	    "", j->needs_utf8 ? " SMTPUTF8" : "",
+	    j->dsn && j->sender_dsn[0] ? " " : "", j->dsn ? j->sender_dsn : "");
 }
 
 static int
@@ -516,7 +519,9 @@ envelope(struct conn *k, struct job *j, const struct reply *ehlo)
 	if (!j->pipelining && mail_reply(k, j) < 0)
 		return -1;
 	for (size_t i = 0; i < j->n; i++) {
-		conn_cmd(k, "RCPT TO:<%s>", j->r[i].addr);
+		conn_cmd(k, "RCPT TO:<%s>%s%s", j->r[i].addr,
+		    j->dsn && j->r[i].dsn[0] ? " " : "",
+		    j->dsn ? j->r[i].dsn : "");
 		if (!j->pipelining && rcpt_reply(k, j, i) < 0)
 			return -1;
 	}
@@ -595,9 +600,12 @@ transaction(struct conn *k, struct job *j)
 	if (check_utf8(k, j, &ehlo) < 0)
 		return 0;
 	j->pipelining = has_keyword(&ehlo, "PIPELINING");
+	j->dsn = has_keyword(&ehlo, "DSN");
 	j->accepted = 0;
 	if (envelope(k, j, &ehlo) == 0)
 		body(k, j);
+	for (size_t i = 0; i < j->n; i++)
+		j->r[i].dsn_passed = j->dsn && j->r[i].result == DELIVERY_OK;
 	if (!k->broken) {	/* its reply changes nothing: not waited for */
 		conn_cmd(k, "QUIT");
 		expect_within(k, j->c->timeout);
@@ -783,21 +791,23 @@ non_ascii(const char *s)
 
 void
 remote_deliver(const struct config *c, const char *domain,
-    const struct qmessage *msg, const char *sender, struct remote_rcpt *r,
-    size_t n, time_t deadline, char *relay, size_t relaysize)
+    const struct qmessage *msg, const struct remote_sender *sender,
+    struct remote_rcpt *r, size_t n, time_t deadline, char *relay,
+    size_t relaysize)
 {
-	struct job j = { .c = c, .msg = msg, .sender = sender, .r = r,
-	    .n = n };
+	struct job j = { .c = c, .msg = msg, .sender = sender->addr,
+	    .sender_dsn = sender->dsn, .r = r, .n = n };
 	time_t left = deadline - time(NULL);
 	struct mx_host hosts[MX_MAX];
 	size_t nhosts;
 	int found;
 
 	str_copy(relay, "none", relaysize);
-	j.needs_utf8 = non_ascii(sender);
+	j.needs_utf8 = non_ascii(sender->addr);
 	for (size_t i = 0; i < n; i++) {
 		r[i].result = DELIVERY_DEFER;
 		r[i].reason[0] = '\0';
+		r[i].dsn_passed = 0;
 		j.needs_utf8 |= non_ascii(r[i].addr);
 	}
 	j.end = monotonic_ms() + (left > 0 ? (long long)left * 1000 : 0);

@@ -290,8 +290,8 @@ subaddress_folder(const char *tag, char *maildir, size_t size)
 }
 
 /* Whether domain's mail goes to an LMTP server (routes: "lmtp:..."). */
-static int
-lmtp_routed(const struct config *c, const char *domain)
+int
+route_is_lmtp(const struct config *c, const char *domain)
 {
 	char lower[DOMAIN_MAX + 1];
 	const char *route;
@@ -331,7 +331,7 @@ expand_local(struct expansion *e, const struct mailpath *p)
 	case LOCAL_ALIAS:
 		return expand_alias(e, p, m.value);
 	case LOCAL_USER:
-		if (lmtp_routed(c, p->domain))
+		if (route_is_lmtp(c, p->domain))
 			return emit_lmtp(e, p);
 		if (*m.value) {
 			str_copy(d.maildir, m.value, sizeof d.maildir);
@@ -343,7 +343,7 @@ expand_local(struct expansion *e, const struct mailpath *p)
 		if (c->tables[TABLE_USERS].present ||
 		    c->tables[TABLE_ALIASES].present)
 			return emit_fail(e, p->addr, "5.1.1 user unknown");
-		if (lmtp_routed(c, p->domain))
+		if (route_is_lmtp(c, p->domain))
 			return emit_lmtp(e, p);
 		/* every local part is a mailbox: user+tag is user's */
 		split_subaddress(c, p, &mailbox, m.tag, sizeof m.tag);

@@ -63,6 +63,7 @@ typedef int (*dest_fn)(void *ctx, const struct dest *d);
 
 int route_mailbox(const struct config *c, const char *login, char *out,
     size_t outsize);
+int route_is_lmtp(const struct config *c, const char *domain);
 int route_expand(const struct config *c, const char *rcpt, dest_fn fn,
     void *ctx);
 #endif

@@ -16,6 +16,7 @@
 
 #include "access.h"
 #include "auth.h"
+#include "dsn.h"
 #include "log.h"
 #include "message.h"
 #include "route.h"
@@ -253,6 +254,7 @@ cmd_ehlo(struct session *s, char *arg, size_t octets)
 	out_line(s, "250-8BITMIME");
 	out_line(s, "250-ENHANCEDSTATUSCODES");
 	out_line(s, "250-SMTPUTF8");
+	out_line(s, "250-DSN");
 	if (s->tls_available && !s->encrypted)
 		out_line(s, "250-STARTTLS");
 	if (auth_offered(s))
@@ -260,10 +262,43 @@ cmd_ehlo(struct session *s, char *arg, size_t octets)
 	out_line(s, "250 CHUNKING");
 }
 
+/* Appends an F or T item to the envelope being built. */
+static int
+envelope_add(struct session *s, char kind, const char *addr)
+{
+	return buf_append(&s->tx.envelope, &kind, 1) < 0 ||
+	    buf_append(&s->tx.envelope, addr, strlen(addr) + 1) < 0 ? -1 : 0;
+}
+
+/* Its DSN parameters (envelope.h), when the client gave any. */
+static int
+envelope_add_dsn(struct session *s, const char *params)
+{
+	if (params[0] == '\0')
+		return 0;
+	return buf_append(&s->tx.envelope, "P", 1) < 0 ||
+	    buf_append(&s->tx.envelope, params, strlen(params) + 1) < 0 ?
+	    -1 : 0;
+}
+
+/* The SMTP form of MAIL's (m) or RCPT's (r) DSN parameters. */
+static const char *
+dsn_params(const struct dsn_mail *m, const struct dsn_rcpt *r)
+{
+	static char text[DSN_PARAMS_MAX + 1];
+
+	if (m != NULL)
+		dsn_mail_format(m, text, sizeof text);
+	else
+		dsn_rcpt_format(r, text, sizeof text);
+	return text;
+}
+
 struct mail_params {
 	unsigned long long size;
 	int smtputf8;
 	int any;
+	struct dsn_mail dsn;
 };
 
 /* Parses MAIL FROM parameters; returns the refusal, or NULL. */
@@ -282,6 +317,12 @@ parse_mail_params(struct session *s, char *p, struct mail_params *mp)
 			return "555 5.5.4 Error: parameters need EHLO";
 		if (value != NULL)
 			*value++ = '\0';
+		switch (dsn_mail_param(&mp->dsn, tok, value)) {
+		case 1:
+			continue;
+		case -1:
+			return "501 5.5.4 Error: bad or repeated DSN parameter";
+		}
 		if (str_casecmp_n(tok, "SIZE", 5) == 0) {
 			if (value == NULL || parse_ulong(value, ~0ULL >> 1,
 			    &mp->size) < 0)
@@ -355,8 +396,8 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 	if (why == NULL && s->cfg->submission &&
 	    strcasecmp(path.addr, s->auth_user) != 0)
 		why = "553 5.7.1 Error: sender address not owned by the user";
-	if (why == NULL && (buf_append(&s->tx.envelope, "F", 1) < 0 ||
-	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0))
+	if (why == NULL && (envelope_add(s, 'F', path.addr) < 0 ||
+	    envelope_add_dsn(s, dsn_params(&mp.dsn, NULL)) < 0))
 		why = "452 4.3.1 Error: insufficient system resources";
 	if (why != NULL) {
 		buf_reset(&s->tx.envelope);
@@ -432,12 +473,39 @@ reverse_srs(struct session *s, struct mailpath *path, int *srs)
 	return NULL;
 }
 
+/* RCPT's parameters: NOTIFY and ORCPT only.  NULL, or the refusal. */
+static const char *
+parse_rcpt_params(struct session *s, const char *rest, struct dsn_rcpt *dsn)
+{
+	char params[CMD_LINE_MAX_ESMTP], *tok, *save = NULL;
+
+	memset(dsn, 0, sizeof *dsn);
+	str_copy(params, rest, sizeof params);
+	for (tok = strtok_r(params, " ", &save); tok != NULL;
+	    tok = strtok_r(NULL, " ", &save)) {
+		char *value = strchr(tok, '=');
+
+		if (s->helo_kind != 2)
+			return "555 5.5.4 Error: parameters need EHLO";
+		if (value != NULL)
+			*value++ = '\0';
+		switch (dsn_rcpt_param(dsn, tok, value)) {
+		case 0:
+			return "555 5.5.4 Error: unsupported parameter";
+		case -1:
+			return "501 5.5.4 Error: bad or repeated DSN parameter";
+		}
+	}
+	return NULL;
+}
+
 static void
 cmd_rcpt(struct session *s, char *arg, size_t octets)
 {
 	struct mailpath path;
 	const char *rest, *why = NULL;
 	size_t at = s->tx.envelope.len;
+	struct dsn_rcpt dsn;
 	int srs = 0;
 
 	if (!s->tx.mail_given) {
@@ -464,18 +532,16 @@ cmd_rcpt(struct session *s, char *arg, size_t octets)
 		    "501 5.1.3 Error: bad recipient address syntax");
 		return;
 	}
-	while (*rest == ' ')
-		rest++;
-	if (*rest != '\0')
-		why = "555 5.5.4 Error: unsupported parameter";
-	else if (octets > CMD_LINE_MAX)
+	why = parse_rcpt_params(s, rest, &dsn);
+	if (why == NULL && octets > CMD_LINE_MAX && dsn.notify == 0 &&
+	    dsn.orcpt[0] == '\0')
 		why = "500 5.5.2 Error: line too long";
 	if (why == NULL)
 		why = reverse_srs(s, &path, &srs);
 	if (why == NULL)
 		why = check_recipient(s, &path, srs);
-	if (why == NULL && (buf_append(&s->tx.envelope, "T", 1) < 0 ||
-	    buf_append(&s->tx.envelope, path.addr, strlen(path.addr) + 1) < 0)) {
+	if (why == NULL && (envelope_add(s, 'T', path.addr) < 0 ||
+	    envelope_add_dsn(s, dsn_params(NULL, &dsn)) < 0)) {
 		s->tx.envelope.len = at;
 		why = "452 4.3.1 Error: insufficient system resources";
 	}

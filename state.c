@@ -7,8 +7,11 @@
  *	attempts N
  *	warned SECONDS			(once the delay notice went)
  *	sender ADDRESS			(empty for the null sender)
+ *	dsn RET=... ENVID=...		(when the sender asked, RFC 3461)
  *	P ADDRESS TAB REASON		one per final recipient; P pending,
- *	D ..., F ..., R ...		delivered, failed, failure reported
+ *	D ..., F ..., R ...		delivered, failed, failure reported,
+ *	S ..., L ..., E ...		succeeded with a success report due
+ *	rcpt-dsn NOTIFY=... ORCPT=...	(of the recipient just above)
  *
  * It is replaced whole, through tmp/, fsync and rename, so a crash
  * leaves the old state or the new one, never a mixture.
@@ -40,6 +43,7 @@ state_add_rcpt(struct msg_state *st, enum rcpt_status status,
 	}
 	r = &st->rcpts[st->nrcpts++];
 	r->status = status;
+	memset(&r->dsn, 0, sizeof r->dsn);
 	str_copy(r->addr, addr, sizeof r->addr);
 	str_copy(r->reason, reason ? reason : "", sizeof r->reason);
 	/* Neither may hold the separators of the file. */
@@ -75,7 +79,13 @@ parse_line(struct msg_state *st, char *line)
 		st->warned = (time_t)v;
 	else if (strncmp(line, "sender ", 7) == 0)
 		str_copy(st->sender, line + 7, sizeof st->sender);
-	else if (strchr("PDFR", line[0]) != NULL && line[0] && line[1] == ' ') {
+	else if (strncmp(line, "dsn ", 4) == 0)
+		return dsn_mail_parse(&st->dsn, line + 4);
+	else if (strncmp(line, "rcpt-dsn ", 9) == 0)
+		return st->nrcpts == 0 ? -1 :
+		    dsn_rcpt_parse(&st->rcpts[st->nrcpts - 1].dsn, line + 9);
+	else if (strchr("PDFRSLE", line[0]) != NULL && line[0] &&
+	    line[1] == ' ') {
 		tab = strchr(line + 2, '\t');
 		if (tab != NULL)
 			*tab++ = '\0';
@@ -125,7 +135,7 @@ state_read(int dirfd, const char *id, struct msg_state *st)
 int
 state_write(int tmpdirfd, int dirfd, const struct msg_state *st)
 {
-	char tmp[QUEUE_ID_MAX + 16];
+	char tmp[QUEUE_ID_MAX + 16], params[DSN_PARAMS_MAX + 1];
 	FILE *fp;
 	int fd, ok;
 
@@ -145,9 +155,16 @@ state_write(int tmpdirfd, int dirfd, const struct msg_state *st)
 	    st->attempts, st->sender);
 	if (st->warned != 0)
 		fprintf(fp, "warned %lld\n", (long long)st->warned);
-	for (size_t i = 0; i < st->nrcpts; i++)
+	dsn_mail_format(&st->dsn, params, sizeof params);
+	if (params[0] != '\0')
+		fprintf(fp, "dsn %s\n", params);
+	for (size_t i = 0; i < st->nrcpts; i++) {
 		fprintf(fp, "%c %s\t%s\n", st->rcpts[i].status,
 		    st->rcpts[i].addr, st->rcpts[i].reason);
+		dsn_rcpt_format(&st->rcpts[i].dsn, params, sizeof params);
+		if (params[0] != '\0')
+			fprintf(fp, "rcpt-dsn %s\n", params);
+	}
 	ok = fflush(fp) == 0 && fsync(fd) == 0;
 	if (fclose(fp) != 0)
 		ok = 0;
@@ -167,6 +184,14 @@ state_count(const struct msg_state *st, enum rcpt_status status)
 	for (size_t i = 0; i < st->nrcpts; i++)
 		n += st->rcpts[i].status == status;
 	return n;
+}
+
+/* Delivered, whether or not a success report is still due. */
+int
+state_succeeded(enum rcpt_status status)
+{
+	return status == RS_DELIVERED || status == RS_DELIVERED_REPORT ||
+	    status == RS_RELAYED_REPORT || status == RS_EXPANDED_REPORT;
 }
 
 void

@@ -78,8 +78,8 @@ rcpt_reply() {	# rcpt_reply [IP] ADDRESS: the reply to one RCPT
 	echo '127.0.0.0/8 relay' >"$CONF/clients"
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 4 'MAIL FROM:<a@b.test>\r\nRCPT TO:<x@remote.test>\r\nDATA\r\nx\r\n.\r\n'
-	[ "${lines[9]}" = "250 2.1.5 Ok" ]
-	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${lines[10]}" = "250 2.1.5 Ok" ]
+	[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
 }
 
 @test "senders: exact address, @domain, .subdomain; 550 5.7.1 at MAIL" {

@@ -23,15 +23,15 @@ b64() { printf "$1" | base64 -w0; }
 @test "AUTH is not offered on a plaintext channel by default" {
 	run smtp_pipe 'EHLO c\nAUTH PLAIN\n'
 	[[ "$output" != *"AUTH PLAIN LOGIN"* ]]
-	[ "${lines[8]}" = "503 5.5.1 Error: authentication not enabled" ]
+	[ "${lines[9]}" = "503 5.5.1 Error: authentication not enabled" ]
 }
 
 @test "AUTH PLAIN with an initial response: 235, then relaying and ESMTPA" {
 	conf authplaintext yes
 	run smtp_pipe "EHLO c\nAUTH PLAIN $(b64 '\0alice@example.org\0s3cret-alice')\nMAIL FROM:<alice@example.org>\nRCPT TO:<x@remote.test>\nDATA\nx\n.\n"
-	[ "${lines[7]}" = "250-AUTH PLAIN LOGIN" ]
-	[ "${lines[9]}" = "235 2.7.0 Authentication successful" ]
-	[ "${lines[11]}" = "250 2.1.5 Ok" ]
+	[ "${lines[8]}" = "250-AUTH PLAIN LOGIN" ]
+	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[12]}" = "250 2.1.5 Ok" ]
 	queued_messages | grep -q 'with ESMTPA$'
 	grep -q 'auth: client=local user=alice@example.org mechanism=PLAIN status=ok' "$LOG"
 	! grep -q 's3cret' "$LOG" "$QUEUE"/todo/* || false
@@ -41,19 +41,19 @@ b64() { printf "$1" | base64 -w0; }
 	command -v mkpasswd >/dev/null || skip "mkpasswd (package whois) is not installed"
 	conf authplaintext yes
 	run smtp_pipe "EHLO c\nAUTH PLAIN\n$(b64 '\0bob@example.org\0b0b-pass')\n"
-	[ "${lines[9]}" = "334 " ]
-	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[10]}" = "334 " ]
+	[ "${lines[11]}" = "235 2.7.0 Authentication successful" ]
 }
 
 @test "AUTH LOGIN, with and without an initial response" {
 	conf authplaintext yes
 	run smtp_pipe "EHLO c\nAUTH LOGIN\n$(b64 alice@example.org)\n$(b64 s3cret-alice)\n"
-	[ "${lines[9]}" = "334 VXNlcm5hbWU6" ]
+	[ "${lines[10]}" = "334 VXNlcm5hbWU6" ]
+	[ "${lines[11]}" = "334 UGFzc3dvcmQ6" ]
+	[ "${lines[12]}" = "235 2.7.0 Authentication successful" ]
+	run smtp_pipe "EHLO c\nAUTH LOGIN $(b64 alice@example.org)\n$(b64 s3cret-alice)\n"
 	[ "${lines[10]}" = "334 UGFzc3dvcmQ6" ]
 	[ "${lines[11]}" = "235 2.7.0 Authentication successful" ]
-	run smtp_pipe "EHLO c\nAUTH LOGIN $(b64 alice@example.org)\n$(b64 s3cret-alice)\n"
-	[ "${lines[9]}" = "334 UGFzc3dvcmQ6" ]
-	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
 }
 
 @test "wrong password: 535 5.7.8 after authdelay; the limit ends with 421" {
@@ -64,10 +64,10 @@ b64() { printf "$1" | base64 -w0; }
 	bad=$(b64 '\0alice@example.org\0wrong-guess')
 	SECONDS=0
 	run smtp_pipe "EHLO c\nAUTH PLAIN $bad\nAUTH PLAIN $bad\nNOOP\n"
-	[ "${lines[9]}" = "535 5.7.8 Error: authentication failed" ]
 	[ "${lines[10]}" = "535 5.7.8 Error: authentication failed" ]
-	[ "${lines[11]}" = "421 4.7.0 mx.test Error: too many authentication failures" ]
-	[ "${#lines[@]}" -eq 12 ]
+	[ "${lines[11]}" = "535 5.7.8 Error: authentication failed" ]
+	[ "${lines[12]}" = "421 4.7.0 mx.test Error: too many authentication failures" ]
+	[ "${#lines[@]}" -eq 13 ]
 	[ "$SECONDS" -ge 2 ]
 	[ "$(grep -c 'status=failed' "$LOG")" -eq 2 ]
 	! grep -q 'wrong-guess' "$LOG" || false
@@ -76,21 +76,21 @@ b64() { printf "$1" | base64 -w0; }
 @test "unknown users, acting for another user, and relaying refused without AUTH" {
 	conf authplaintext yes
 	run smtp_pipe "EHLO c\nAUTH PLAIN $(b64 '\0mallory@example.org\0s3cret-alice')\nAUTH PLAIN $(b64 'bob@example.org\0alice@example.org\0s3cret-alice')\nMAIL FROM:<a@b.test>\nRCPT TO:<x@remote.test>\n"
-	[ "${lines[9]}" = "535 5.7.8 Error: authentication failed" ]
 	[ "${lines[10]}" = "535 5.7.8 Error: authentication failed" ]
-	[ "${lines[12]}" = "554 5.7.1 Error: relay access denied" ]
+	[ "${lines[11]}" = "535 5.7.8 Error: authentication failed" ]
+	[ "${lines[13]}" = "554 5.7.1 Error: relay access denied" ]
 }
 
 @test "malformed exchanges: 501; cancel with *; AUTH after MAIL 503; unknown mechanism 504" {
 	conf authplaintext yes
 	run smtp_pipe "EHLO c\nAUTH PLAIN not*base64\nAUTH LOGIN\n*\nAUTH CRAM-MD5\nAUTH PLAIN $(b64 'no-nuls-here')\nMAIL FROM:<a@b.test>\nAUTH PLAIN $(b64 '\0alice@example.org\0s3cret-alice')\nHELO c\nAUTH PLAIN\n"
-	[ "${lines[9]}" = "501 5.5.2 Error: malformed authentication response" ]
-	[ "${lines[10]}" = "334 VXNlcm5hbWU6" ]
-	[ "${lines[11]}" = "501 5.0.0 Error: authentication canceled" ]
-	[ "${lines[12]}" = "504 5.5.4 Error: unsupported authentication mechanism" ]
-	[ "${lines[13]}" = "501 5.5.2 Error: malformed PLAIN response" ]
-	[ "${lines[15]}" = "503 5.5.1 Error: AUTH not allowed in a mail transaction" ]
-	[ "${lines[17]}" = "503 5.5.1 Error: authentication not enabled" ]
+	[ "${lines[10]}" = "501 5.5.2 Error: malformed authentication response" ]
+	[ "${lines[11]}" = "334 VXNlcm5hbWU6" ]
+	[ "${lines[12]}" = "501 5.0.0 Error: authentication canceled" ]
+	[ "${lines[13]}" = "504 5.5.4 Error: unsupported authentication mechanism" ]
+	[ "${lines[14]}" = "501 5.5.2 Error: malformed PLAIN response" ]
+	[ "${lines[16]}" = "503 5.5.1 Error: AUTH not allowed in a mail transaction" ]
+	[ "${lines[18]}" = "503 5.5.1 Error: authentication not enabled" ]
 }
 
 @test "checkpassword: djb's interface on descriptor 3" {
@@ -107,23 +107,23 @@ SH
 	conf authplaintext yes
 	conf "checkpassword $TESTDIR/checkpw"
 	run smtp_pipe "EHLO c\nAUTH PLAIN $(b64 '\0carol@example.org\0c4rol pw')\n"
-	[ "${lines[9]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
 	run smtp_pipe "EHLO c\nAUTH PLAIN $(b64 '\0carol@example.org\0nope')\n"
-	[ "${lines[9]}" = "535 5.7.8 Error: authentication failed" ]
+	[ "${lines[10]}" = "535 5.7.8 Error: authentication failed" ]
 	printf '#!/bin/sh\nexit 111\n' >"$TESTDIR/checkpw"
 	run smtp_pipe "EHLO c\nAUTH PLAIN $(b64 '\0carol@example.org\0c4rol pw')\n"
-	[ "${lines[9]}" = "454 4.7.0 Temporary authentication failure" ]
+	[ "${lines[10]}" = "454 4.7.0 Temporary authentication failure" ]
 }
 
 @test "submission: MAIL needs AUTH (530 5.7.0); a user sends only as itself" {
 	conf authplaintext yes
 	conf submission yes
 	run smtp_pipe "EHLO c\nMAIL FROM:<alice@example.org>\nAUTH PLAIN $(b64 '\0alice@example.org\0s3cret-alice')\nMAIL FROM:<bob@example.org>\nMAIL FROM:<Alice@Example.org>\nRCPT TO:<x@remote.test>\n"
-	[ "${lines[9]}" = "530 5.7.0 Error: authentication required" ]
-	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
-	[ "${lines[11]}" = "553 5.7.1 Error: sender address not owned by the user" ]
-	[ "${lines[12]}" = "250 2.1.0 Ok" ]
-	[ "${lines[13]}" = "250 2.1.5 Ok" ]
+	[ "${lines[10]}" = "530 5.7.0 Error: authentication required" ]
+	[ "${lines[11]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[12]}" = "553 5.7.1 Error: sender address not owned by the user" ]
+	[ "${lines[13]}" = "250 2.1.0 Ok" ]
+	[ "${lines[14]}" = "250 2.1.5 Ok" ]
 }
 
 @test "real clients over a socket: swaks and smtplib log in" {

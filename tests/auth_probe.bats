@@ -39,10 +39,10 @@ long_password() {
 	SECONDS=0
 	run smtp_pipe "EHLO c\nAUTH PLAIN\n$known\nAUTH LOGIN\n$unknown\n$(b64 "$long")\nNOOP\n"
 	echo "$output"
-	[ "${lines[9]}" = "334 " ]
-	[ "${lines[10]}" = "535 5.7.8 Error: authentication failed" ]
-	[ "${lines[13]}" = "535 5.7.8 Error: authentication failed" ]
-	[ "${lines[14]}" = "421 4.7.0 mx.test Error: too many authentication failures" ]
+	[ "${lines[10]}" = "334 " ]
+	[ "${lines[11]}" = "535 5.7.8 Error: authentication failed" ]
+	[ "${lines[14]}" = "535 5.7.8 Error: authentication failed" ]
+	[ "${lines[15]}" = "421 4.7.0 mx.test Error: too many authentication failures" ]
 	[ "$SECONDS" -ge 2 ]
 	SECONDS=0
 	run pop_pipe "USER alice@example.org\r\nPASS $long\r\nUSER nobody@example.org\r\nPASS $long\r\n"
@@ -79,8 +79,8 @@ instructions() {
 	local bad
 	bad=$(b64 '\0alice@example.org\0s3cret\0junk')
 	run smtp_pipe "EHLO c\nAUTH PLAIN $bad\nMAIL FROM:<a@b.test>\nRCPT TO:<x@remote.test>\n"
-	[ "${lines[9]}" = "501 5.5.2 Error: malformed PLAIN response" ]
-	[ "${lines[11]}" = "554 5.7.1 Error: relay access denied" ]
+	[ "${lines[10]}" = "501 5.5.2 Error: malformed PLAIN response" ]
+	[ "${lines[12]}" = "554 5.7.1 Error: relay access denied" ]
 	run pop_pipe "AUTH PLAIN $bad\r\nSTAT\r\n"
 	[ "${lines[1]}" = "-ERR Malformed AUTH PLAIN response" ]
 	[[ "${lines[2]}" == "-ERR "* ]]
@@ -109,8 +109,8 @@ instructions() {
 	[ "${lines[2]}" = "-ERR [AUTH] Authentication failed" ]
 	[ "${lines[4]}" = "+OK Logged in, 0 messages (0 octets)" ]
 	run smtp_pipe "EHLO c\nAUTH PLAIN $(b64 '\0ALICE@example.org\0s3cret')\nAUTH PLAIN $(b64 '\0alice@EXAMPLE.ORG\0s3cret')\n"
-	[ "${lines[9]}" = "535 5.7.8 Error: authentication failed" ]
-	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[10]}" = "535 5.7.8 Error: authentication failed" ]
+	[ "${lines[11]}" = "235 2.7.0 Authentication successful" ]
 	# compiled, the same
 	"$TOP/postern-makedb" -C "$CONF" passwd pop3secrets >/dev/null
 	run pop_pipe 'USER ALICE@example.org\r\nPASS s3cret\r\nQUIT\r\n'

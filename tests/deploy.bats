@@ -151,9 +151,9 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 1 'MAIL FROM:<alice@example.org>\r\n' 1 "AUTH PLAIN $(printf '\0alice@example.org\0pw' | base64 -w0)\r\n" 1 'MAIL FROM:<alice@example.org>\r\n' 1 'QUIT\r\n'
-	[ "${lines[9]}" = "530 5.7.0 Error: authentication required" ]
-	[ "${lines[10]}" = "235 2.7.0 Authentication successful" ]
-	[ "${lines[11]}" = "250 2.1.0 Ok" ]
+	[ "${lines[10]}" = "530 5.7.0 Error: authentication required" ]
+	[ "${lines[11]}" = "235 2.7.0 Authentication successful" ]
+	[ "${lines[12]}" = "250 2.1.0 Ok" ]
 }
 
 @test "submissions (465): the shipped stunnel configuration in front of smtpd -S" {

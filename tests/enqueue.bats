@@ -55,6 +55,21 @@ body
 	queue_empty
 }
 
+@test "DSN parameters (a P item after the sender or a recipient) are taken when well formed; 91 otherwise" {
+	run enqueue_with 'Fa@b.test\0PRET=HDRS ENVID=x1\0Tu@example.org\0PNOTIFY=SUCCESS ORCPT=rfc822;u+40example.org\0Tv@example.org\0\0'
+	[ "$status" -eq 0 ]
+	printf 'Fa@b.test\0PRET=HDRS ENVID=x1\0Tu@example.org\0PNOTIFY=SUCCESS ORCPT=rfc822;u+40example.org\0Tv@example.org\0\0' >"$TESTDIR/want"
+	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
+	rm -f "$QUEUE"/todo/*
+	for env in 'PRET=HDRS\0Fa@b.test\0Tu@example.org\0\0' 'Fa@b.test\0PRET=ALL\0Tu@example.org\0\0' \
+	    'Fa@b.test\0Tu@example.org\0PNOTIFY=NEVER,SUCCESS\0\0' 'Fa@b.test\0Tu@example.org\0P\0\0' \
+	    'Fa@b.test\0Tu@example.org\0PNOTIFY=SUCCESS\0PNOTIFY=DELAY\0\0' 'Fa@b.test\0PNOTIFY=SUCCESS\0Tu@example.org\0\0'; do
+		run enqueue_with "$env"
+		[ "$status" -eq 91 ] || { echo "env '$env' gave $status"; false; }
+	done
+	queue_empty
+}
+
 @test "an address too long: 11" {
 	local long
 	long=$(printf 'a%.0s' $(seq 1100))

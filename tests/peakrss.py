@@ -51,9 +51,9 @@ def main():
         for chunk in session(kind, size):
             proc.stdin.write(chunk)
         proc.stdin.flush()
-        # Replies: greeting, 7 EHLO lines, MAIL, RCPT, then 354 and the
+        # Replies: greeting, 8 EHLO lines, MAIL, RCPT, then 354 and the
         # end-of-data reply, or the reply to the long line.
-        want = 11 if kind == "line" else 12
+        want = 12 if kind == "line" else 13
         for _ in range(want):
             last = proc.stdout.readline().decode("latin-1").rstrip("\r\n")
     peak = vmhwm(proc.pid)

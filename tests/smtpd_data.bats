@@ -9,7 +9,7 @@ teardown() { teardown_postern; }
 @test "a committed message: 250 with its ID, one file todo/ID, nothing in mess/" {
 	run smtp_pipe 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nDATA\r\nSubject: t\r\n\r\nbody\r\n.\r\nQUIT\r\n'
 	[ "$status" -eq 0 ]
-	[[ "${lines[11]}" =~ ^250\ 2\.0\.0\ Ok:\ queued\ as\ ([A-Za-z0-9._-]+)$ ]]
+	[[ "${lines[12]}" =~ ^250\ 2\.0\.0\ Ok:\ queued\ as\ ([A-Za-z0-9._-]+)$ ]]
 	local id=${BASH_REMATCH[1]}
 	[ -f "$QUEUE/todo/$id" ]
 	[ -z "$(ls "$QUEUE/mess")" ]
@@ -121,9 +121,9 @@ teardown() { teardown_postern; }
 
 @test "SMTPUTF8: UTF-8 addresses with the parameter, 553 5.6.7 without" {
 	run smtp_pipe 'EHLO c\nMAIL FROM:<j\xc3\xb6rg@b.test>\nMAIL FROM:<j\xc3\xb6rg@b.test> SMTPUTF8\nRCPT TO:<\xc3\xbc@example.org>\nDATA\nx\n.\n'
-	[ "${lines[8]}" = "553 5.6.7 Error: non-ASCII address needs SMTPUTF8" ]
-	[ "${lines[9]}" = "250 2.1.0 Ok" ]
-	[ "${lines[10]}" = "250 2.1.5 Ok" ]
+	[ "${lines[9]}" = "553 5.6.7 Error: non-ASCII address needs SMTPUTF8" ]
+	[ "${lines[10]}" = "250 2.1.0 Ok" ]
+	[ "${lines[11]}" = "250 2.1.5 Ok" ]
 	printf 'Fj\xc3\xb6rg@b.test\0T\xc3\xbc@example.org\0\0' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" <(entry envelope "$QUEUE"/todo/*)
 	run only_message
@@ -132,7 +132,7 @@ teardown() { teardown_postern; }
 
 @test "invalid UTF-8 in an address is a syntax error" {
 	run smtp_pipe 'EHLO c\nMAIL FROM:<a\xc3@b.test> SMTPUTF8\n'
-	[ "${lines[8]}" = "501 5.1.7 Error: bad sender address syntax" ]
+	[ "${lines[9]}" = "501 5.1.7 Error: bad sender address syntax" ]
 }
 
 @test "over-long addresses are refused by the length limits, not as bad syntax" {
@@ -192,8 +192,8 @@ teardown() { teardown_postern; }
 
 @test "BDAT: chunks joined, no dot-unstuffing, a last line end added" {
 	run smtp_pipe 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nBDAT 10\r\nSubject:\r\nBDAT 10 LAST\r\n x\r\n\r\n..ab'
-	[ "${lines[10]}" = "250 2.0.0 Ok: 10 octets received" ]
-	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${lines[11]}" = "250 2.0.0 Ok: 10 octets received" ]
+	[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
 	queued_messages | tail -n +3 >"$TESTDIR/got"
 	printf 'Subject:\n x\n\n..ab\n' >"$TESTDIR/want"
 	cmp "$TESTDIR/want" "$TESTDIR/got"
@@ -201,24 +201,24 @@ teardown() { teardown_postern; }
 
 @test "BDAT 0 LAST ends a message; BDAT with no recipients still reads its chunk" {
 	run smtp_pipe 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nBDAT 6\r\nNOOP\r\nBDAT 6 LAST\r\nQUIT\r\nRCPT TO:<u@example.org>\r\nBDAT 3\r\nab\nBDAT 0 LAST\r\n'
-	[ "${lines[9]}" = "503 5.5.1 Error: need RCPT command" ]
 	[ "${lines[10]}" = "503 5.5.1 Error: need RCPT command" ]
-	[ "${lines[11]}" = "250 2.1.5 Ok" ]
-	[ "${lines[12]}" = "250 2.0.0 Ok: 3 octets received" ]
-	[[ "${lines[13]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${lines[11]}" = "503 5.5.1 Error: need RCPT command" ]
+	[ "${lines[12]}" = "250 2.1.5 Ok" ]
+	[ "${lines[13]}" = "250 2.0.0 Ok: 3 octets received" ]
+	[[ "${lines[14]}" == "250 2.0.0 Ok: queued as "* ]]
 }
 
 @test "BDAT: bad syntax 501 5.5.4; DATA after BDAT 503" {
 	run smtp_pipe 'EHLO c\r\nBDAT x\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nBDAT 2\r\nabDATA\r\n'
-	[ "${lines[8]}" = "501 5.5.4 Syntax: BDAT size [LAST]" ]
-	[ "${lines[12]}" = "503 5.5.1 Error: DATA after BDAT" ]
+	[ "${lines[9]}" = "501 5.5.4 Syntax: BDAT size [LAST]" ]
+	[ "${lines[13]}" = "503 5.5.1 Error: DATA after BDAT" ]
 }
 
 @test "BDAT over maxsize: 552 5.3.4 at the chunk, nothing queued" {
 	conf maxsize 10
 	run smtp_pipe 'EHLO c\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nBDAT 20\r\n0123456789abcdefghijBDAT 1 LAST\r\nx'
-	[ "${lines[10]}" = "552 5.3.4 Error: message too big" ]
-	[ "${lines[11]}" = "503 5.5.1 Error: need MAIL command" ]
+	[ "${lines[11]}" = "552 5.3.4 Error: message too big" ]
+	[ "${lines[12]}" = "503 5.5.1 Error: need MAIL command" ]
 	queue_empty
 }
 

@@ -16,7 +16,7 @@ MSG='MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\n'
 @test "a socket session: the client address from the socket" {
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 2 "$MSG" 1 'DATA\r\n' 1 'Subject: s\r\n\r\nhi\r\n.\r\n' 1 'QUIT\r\n'
-	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
+	[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
 	run only_message
 	[ "${lines[0]}" = "Received: from c ([127.0.0.1]) by mx.test (postern) with ESMTP" ]
 }
@@ -33,12 +33,12 @@ MSG='MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\n'
 @test "PIPELINING: MAIL, RCPT, RCPT, DATA in one write, replies in order" {
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 4 'MAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\nRCPT TO:<x@remote.test>\r\nDATA\r\n' 1 'x\r\n.\r\nQUIT\r\n'
-	[ "${lines[8]}" = "250 2.1.0 Ok" ]
-	[ "${lines[9]}" = "250 2.1.5 Ok" ]
-	[ "${lines[10]}" = "554 5.7.1 Error: relay access denied" ]
-	[ "${lines[11]}" = "354 End data with <CR><LF>.<CR><LF>" ]
-	[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
-	[ "${lines[13]}" = "221 2.0.0 mx.test closing connection" ]
+	[ "${lines[9]}" = "250 2.1.0 Ok" ]
+	[ "${lines[10]}" = "250 2.1.5 Ok" ]
+	[ "${lines[11]}" = "554 5.7.1 Error: relay access denied" ]
+	[ "${lines[12]}" = "354 End data with <CR><LF>.<CR><LF>" ]
+	[[ "${lines[13]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${lines[14]}" = "221 2.0.0 mx.test closing connection" ]
 }
 
 @test "PIPELINING: replies to a burst come back in one write" {
@@ -56,7 +56,7 @@ theirs.close()
 f = ours.makefile("rb")
 f.readline()
 ours.sendall(b"EHLO c\r\nNOOP\r\nNOOP\r\nNOOP\r\nRSET\r\nMAIL FROM:<a@b.test>\r\nRCPT TO:<u@example.org>\r\n")
-lines = [f.readline() for _ in range(13)]
+lines = [f.readline() for _ in range(14)]
 ours.sendall(b"QUIT\r\n")
 f.readline()
 ours.close()
@@ -64,7 +64,7 @@ p.wait()
 print(len(lines), lines[-1].decode().strip())
 PY
 	echo "$output"
-	[ "$output" = "13 250 2.1.5 Ok" ]
+	[ "$output" = "14 250 2.1.5 Ok" ]
 	# the EHLO reply and the RCPT reply went out in the same write
 	# (over a socket smtpd writes with send(2), which strace shows as sendto)
 	grep -E '^(write|sendto)\(1, "250-mx.test' "$TESTDIR/trace" | grep -q '250 2.1.5 Ok'
@@ -74,8 +74,8 @@ PY
 @test "strictsync: data sent with DATA before the 354 gets 554 5.5.0 and a close" {
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 3 "${MSG}DATA\r\nSubject: early\r\n\r\nx\r\n.\r\n"
-	[ "${lines[10]}" = "554 5.5.0 Error: SMTP protocol synchronization" ]
-	[ "${#lines[@]}" -eq 11 ]
+	[ "${lines[11]}" = "554 5.5.0 Error: SMTP protocol synchronization" ]
+	[ "${#lines[@]}" -eq 12 ]
 	queue_empty
 }
 
@@ -83,14 +83,14 @@ PY
 	conf strictsync no
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 4 "${MSG}DATA\r\nx\r\n.\r\n"
-	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
+	[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
 }
 
 @test "SMTP smuggling: no bare-LF or bare-CR dot sequence ends DATA over a socket" {
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 2 "$MSG" 1 'DATA\r\n' 1 'a\r\n.\nMAIL FROM:<evil1@b.test>\r\nb\r.\r\nRCPT TO:<x@y>\r\nc\r\n.\rDATA\r\nd\n.\r\nQUIT\r\ne\r\n.\r\n' 1 'QUIT\r\n'
-	[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
-	[ "${lines[12]}" = "221 2.0.0 mx.test closing connection" ]
+	[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
+	[ "${lines[13]}" = "221 2.0.0 mx.test closing connection" ]
 	[ "$(queued_count)" -eq 1 ]
 	queued_messages | grep -q '^MAIL FROM:<evil1@b.test>$'
 	queued_messages | grep -q '^QUIT$'
@@ -101,7 +101,7 @@ PY
 	start_socket_server
 	for seq in '\n.\n' '\r.\n' '\n.\r\n' '\r\n.\r'; do
 		run smtp_raw 1 '' 1 'EHLO c\r\n' 2 "$MSG" 1 'DATA\r\n' 1 "x${seq}MAIL FROM:<smuggled@b.test>\r\n.\r\n" 1 'QUIT\r\n'
-		[[ "${lines[11]}" == "250 2.0.0 Ok: queued as "* ]]
+		[[ "${lines[12]}" == "250 2.0.0 Ok: queued as "* ]]
 	done
 	[ "$(queued_count)" -eq 4 ]
 	[ "$(grep -l 'MAIL FROM:<smuggled@b.test>' "$QUEUE"/todo/* | wc -l)" -eq 4 ]
@@ -119,8 +119,8 @@ PY
 	conf barelf reject
 	start_socket_server
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 2 "$MSG" 1 'DATA\r\n' 1 'a\nb\r\n.\r\n' 1 'NOOP\r\n'
-	[ "${lines[11]}" = "550 5.6.0 Error: bare LF in message text" ]
-	[ "${lines[12]}" = "250 2.0.0 Ok" ]
+	[ "${lines[12]}" = "550 5.6.0 Error: bare LF in message text" ]
+	[ "${lines[13]}" = "250 2.0.0 Ok" ]
 	queue_empty
 }
 

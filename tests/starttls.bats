@@ -104,7 +104,7 @@ PY
 @test "UCSPITLS=! makes TLS mandatory: 530 5.7.0 before STARTTLS" {
 	start_wrapper '!'
 	run smtp_raw 1 '' 1 'EHLO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'QUIT\r\n'
-	[ "${lines[9]}" = "530 5.7.0 Error: must issue a STARTTLS command first" ]
+	[ "${lines[10]}" = "530 5.7.0 Error: must issue a STARTTLS command first" ]
 }
 
 @test "UCSPITLS=- turns TLS off behind the wrapper: no STARTTLS, and no AUTH in clear" {
@@ -120,7 +120,7 @@ PY
 @test "without the wrapper's variables, STARTTLS is neither offered nor accepted" {
 	run smtp_pipe 'EHLO c\nSTARTTLS\n'
 	[[ "$(echo "$output" | grep -c '^250-STARTTLS')" -eq 0 ]]
-	[ "${lines[8]}" = "503 5.5.1 Error: TLS not available" ]
+	[ "${lines[9]}" = "503 5.5.1 Error: TLS not available" ]
 }
 
 @test "tlswrapper-smtp in front of an unmodified smtpd: STARTTLS works, smtpd sees plain text" {

@@ -93,9 +93,11 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct remote_rcpt r[3] = {
-		{ .addr = "a@example.net" }, { .addr = "b@example.net" },
-		{ .addr = "c@example.net" },
+		{ .addr = "a@example.net", .dsn = "NOTIFY=SUCCESS" },
+		{ .addr = "b@example.net", .dsn = "" },
+		{ .addr = "c@example.net", .dsn = "ORCPT=rfc822;c@example.net" },
 	};
+	struct remote_sender from = { "sender@example.org", "RET=HDRS" };
 	struct script s = { data, size };
 	char relay[300];
 	pthread_t t;
@@ -104,7 +106,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		set_up();
 	if (pthread_create(&t, NULL, serve, &s) != 0)
 		abort();
-	remote_deliver(&cfg, "example.net", &msg, "sender@example.org", r, 3,
+	remote_deliver(&cfg, "example.net", &msg, &from, r, 3,
 	    time(NULL) + 10, relay, sizeof relay);
 	pthread_join(t, NULL);
 	for (size_t i = 0; i < 3; i++)
