@@ -66,7 +66,7 @@ SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
-DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o privdrop.o \
+DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o list.o privdrop.o \
 	$(COMMON)
 POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o client.o \
 	maildir.o privdrop.o auth.o $(COMMON)

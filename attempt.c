@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "bounce.h"
+#include "list.h"
 #include "log.h"
 #include "maildir.h"
 #include "qlock.h"
@@ -109,6 +110,18 @@ deliver_local(struct attempt *t, struct rcpt_state *r, const struct dest *d)
 	record(t, r, res, "local", reason, RS_DELIVERED_REPORT);
 }
 
+/* A list: the message queued anew, from its owner to its members. */
+static void
+deliver_list(struct attempt *t, struct rcpt_state *r, const struct dest *d)
+{
+	char reason[STATE_REASON_MAX + 1];
+	enum delivery_result res;
+
+	res = list_deliver(t->ctx->cfg, t->ctx->q, &t->msg, d, reason,
+	    sizeof reason);
+	record(t, r, res, "list", reason, RS_DELIVERED_REPORT);
+}
+
 /* All pending recipients at one domain, over one connection. */
 static void
 deliver_domain(struct attempt *t, const char *domain, char *const *domains)
@@ -167,6 +180,8 @@ deliver_pending(struct attempt *t)
 			continue;
 		if (o.d.kind == DEST_LOCAL)
 			deliver_local(t, r, &o.d);
+		else if (o.d.kind == DEST_LIST)
+			deliver_list(t, r, &o.d);
 		else if (o.d.kind == DEST_FAIL)
 			record(t, r, DELIVERY_FAIL, "none", o.d.reason,
 			    RS_DELIVERED);

@@ -51,9 +51,12 @@ maildir_create(const char *dir)
 	return 0;
 }
 
-/* Scans the header of the queued message for our Delivered-To line. */
-static int
-already_delivered(const struct qmessage *msg, const char *recipient)
+/*
+ * Scans the header of the queued message for our Delivered-To line for
+ * recipient: a mail loop, here or in list.c.
+ */
+int
+maildir_seen_delivered_to(const struct qmessage *msg, const char *recipient)
 {
 	char line[1100], want[1100];
 	FILE *fp;
@@ -115,7 +118,7 @@ maildir_deliver(const char *maildir, const struct qmessage *msg,
 	struct timeval tv;
 	int fd, dirfd;
 
-	if (already_delivered(msg, recipient)) {
+	if (maildir_seen_delivered_to(msg, recipient)) {
 		snprintf(reason, reasonsize,
 		    "5.4.6 mail loop: already delivered to %s", recipient);
 		return DELIVERY_FAIL;

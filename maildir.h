@@ -13,6 +13,8 @@ enum delivery_result {
 };
 
 int maildir_create(const char *dir);
+int maildir_seen_delivered_to(const struct qmessage *msg,
+    const char *recipient);
 enum delivery_result maildir_deliver(const char *maildir,
     const struct qmessage *msg, const char *sender, const char *recipient, const char *hostname,
     char *reason, size_t reasonsize);

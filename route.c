@@ -233,36 +233,99 @@ route_mailbox(const struct config *c, const char *login, char *out,
 static int expand_one(struct expansion *e, const char *rcpt);
 
 /*
- * An alias's targets, each expanded in turn.  A target "@domain" (a
+ * Calls fn for each target of alias p's entry; a target "@domain" (a
  * catch-all's, "@d1: @d2") is the same local part at that domain.
  */
+static int
+each_target(const struct mailpath *p, const char *targets,
+    int (*fn)(void *ctx, const char *addr), void *ctx)
+{
+	char list[4200], *t, *save = NULL, mapped[PATH_MAX_SMTP + 2];
+	int r = 0;
+
+	str_copy(list, targets, sizeof list);
+	for (t = strtok_r(list, ",", &save); t != NULL && r == 0;
+	    t = strtok_r(NULL, ",", &save)) {
+		size_t n;
+
+		while (*t == ' ' || *t == '\t')
+			t++;
+		for (n = strlen(t); n > 0 && (t[n - 1] == ' ' ||
+		    t[n - 1] == '\t'); n--)
+			t[n - 1] = '\0';
+		if (*t == '\0')
+			continue;
+		if (t[0] == '@') {
+			snprintf(mapped, sizeof mapped, "%.*s%s",
+			    (int)p->local_len, p->addr, t);
+			t = mapped;
+		}
+		r = fn(ctx, t);
+	}
+	return r;
+}
+
+static int
+expand_target(void *ctx, const char *addr)
+{
+	return expand_one(ctx, addr);
+}
+
+/* An alias's targets, each expanded in turn. */
 static int
 expand_alias(struct expansion *e, const struct mailpath *p,
     const char *targets)
 {
-	char list[4200], *t, *save = NULL, mapped[PATH_MAX_SMTP + 2];
-	int r = 0;
+	int r;
 
 	for (int i = 0; i < e->depth; i++)
 		if (strcasecmp(e->chain[i], p->addr) == 0)
 			return emit_fail(e, p->addr, "5.4.6 alias loop");
 	if (e->depth >= ALIAS_DEPTH_MAX)
 		return emit_fail(e, p->addr, "5.4.6 aliases nested too deep");
-	str_copy(list, targets, sizeof list);
 	/* p lives in the caller's frame: it leaves the chain on every
 	 * way out of this function. */
 	e->chain[e->depth++] = p->addr;
-	for (t = strtok_r(list, ",", &save); t != NULL && r == 0;
-	    t = strtok_r(NULL, ",", &save)) {
-		if (t[0] == '@') {
-			snprintf(mapped, sizeof mapped, "%.*s%s",
-			    (int)p->local_len, p->addr, t);
-			t = mapped;
-		}
-		r = expand_one(e, t);
-	}
+	r = each_target(p, targets, expand_target, e);
 	e->chain[--e->depth] = NULL;
 	return r;
+}
+
+/*
+ * A list is an alias NAME with an entry "owner-NAME" of its own (exact,
+ * not a catch-all's nor a subaddress's), as in sendmail and Postfix's
+ * local(8); owner gets that address.  0 when p is a plain alias.
+ */
+static int
+list_owner(const struct config *c, const struct mailpath *p,
+    const struct local_match *m, char *owner, size_t size)
+{
+	size_t local_len = m->tag[0] ? m->base_len : p->local_len;
+	struct local_match om;
+	struct mailpath op;
+	const char *rest;
+
+	if (m->catchall || p->domain == NULL ||
+	    (local_len >= 6 && str_casecmp_n(p->addr, "owner-", 6) == 0))
+		return 0;
+	if ((size_t)snprintf(owner, size, "owner-%.*s@%s", (int)local_len,
+	    p->addr, p->domain) >= size ||
+	    path_parse(owner, &op, &rest, 0, 1) != PATH_OK || *rest != '\0')
+		return 0;
+	return route_local_match(c, &op, &om) != LOCAL_NONE &&
+	    !om.catchall && om.tag[0] == '\0';
+}
+
+static int
+emit_list(struct expansion *e, const struct mailpath *p, const char *owner)
+{
+	struct dest d;
+
+	memset(&d, 0, sizeof d);
+	d.kind = DEST_LIST;
+	str_copy(d.addr, p->addr, sizeof d.addr);
+	str_copy(d.owner, owner, sizeof d.owner);
+	return e->fn(e->ctx, &d);
 }
 
 /*
@@ -329,6 +392,8 @@ expand_local(struct expansion *e, const struct mailpath *p)
 	str_copy(d.addr, p->addr, sizeof d.addr);
 	switch (route_local_match(c, p, &m)) {
 	case LOCAL_ALIAS:
+		if (list_owner(c, p, &m, d.owner, sizeof d.owner))
+			return emit_list(e, p, d.owner);
 		return expand_alias(e, p, m.value);
 	case LOCAL_USER:
 		if (route_is_lmtp(c, p->domain))
@@ -397,4 +462,19 @@ route_expand(const struct config *c, const char *rcpt, dest_fn fn, void *ctx)
 	e.fn = fn;
 	e.ctx = ctx;
 	return expand_one(&e, rcpt);
+}
+
+/* list.c: the members of list (an alias), each as its entry names it. */
+int
+route_list_members(const struct config *c, const char *list,
+    int (*fn)(void *ctx, const char *member), void *ctx)
+{
+	struct local_match m;
+	struct mailpath p;
+	const char *rest;
+
+	if (path_parse(list, &p, &rest, 0, 1) != PATH_OK || *rest != '\0' ||
+	    route_local_match(c, &p, &m) != LOCAL_ALIAS)
+		return -1;
+	return each_target(&p, m.value, fn, ctx);
 }

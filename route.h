@@ -46,6 +46,7 @@ enum local_kind route_local_match(const struct config *c,
 enum dest_kind {
 	DEST_LOCAL,
 	DEST_REMOTE,
+	DEST_LIST,	/* an alias with an owner: queued anew (list.c) */
 	DEST_FAIL
 };
 
@@ -56,6 +57,7 @@ struct dest {
 	char addr[PATH_MAX_SMTP + 1];
 	char domain[DOMAIN_MAX + 3];	/* remote: lower case, or [literal] */
 	char maildir[1200];		/* local */
+	char owner[PATH_MAX_SMTP + 1];	/* list: "owner-NAME@domain" */
 	char reason[200];		/* fail: "5.x.y text" */
 };
 
@@ -66,4 +68,6 @@ int route_mailbox(const struct config *c, const char *login, char *out,
 int route_is_lmtp(const struct config *c, const char *domain);
 int route_expand(const struct config *c, const char *rcpt, dest_fn fn,
     void *ctx);
+int route_list_members(const struct config *c, const char *list,
+    int (*fn)(void *ctx, const char *member), void *ctx);
 #endif
