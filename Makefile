@@ -60,7 +60,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # library not loaded is time saved on each connection (bench/start).
 COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
 	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o \
-	dsn.o envelope.o
+	dsn.o envelope.o masquerade.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
 	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
@@ -123,7 +123,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope; do \
+	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

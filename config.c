@@ -58,6 +58,33 @@ parse_uint(const char *v, unsigned *out)
 	return 0;
 }
 
+/*
+ * A value of words separated by blanks, kept with one space between
+ * them; with domains, each must be a domain name.
+ */
+static int
+word_list(const char *v, int domains, char *out, size_t size)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	while (*v) {
+		size_t len;
+
+		v += strspn(v, " \t");
+		len = strcspn(v, " \t");
+		if (len == 0)
+			break;
+		if ((domains && !domain_syntax_ok(v, len)) ||
+		    n + len + 2 > size)
+			return -1;
+		n += (size_t)snprintf(out + n, size - n, "%s%.*s", n ? " " : "",
+		    (int)len, v);
+		v += len;
+	}
+	return 0;
+}
+
 /* The keys of the checks that ask others: DNS lists, policy servers. */
 static int
 apply_checks_setting(struct config *c, const char *key, const char *v)
@@ -123,6 +150,11 @@ apply_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "hostname") == 0)
 		return str_copy(c->hostname, v, sizeof c->hostname) <
 		    sizeof c->hostname ? 0 : -1;
+	if (strcmp(key, "masquerade") == 0)
+		return word_list(v, 1, c->masquerade, sizeof c->masquerade);
+	if (strcmp(key, "masqueradeexceptions") == 0)
+		return word_list(v, 0, c->masquerade_exceptions,
+		    sizeof c->masquerade_exceptions);
 	if (strcmp(key, "origin") == 0)
 		return domain_syntax_ok(v, strlen(v)) && str_copy(c->origin, v,
 		    sizeof c->origin) < sizeof c->origin ? 0 : -1;

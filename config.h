@@ -49,6 +49,8 @@ struct config {
 	const char *dir;
 	char hostname[256];
 	char origin[256];		/* sendmail: domain of bare user names */
+	char masquerade[512];		/* domains, space-separated (masquerade.c) */
+	char masquerade_exceptions[512];	/* local parts never masqueraded */
 	char banner[256];
 	char mailroot[1024];
 	unsigned long long maxsize;

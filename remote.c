@@ -31,6 +31,7 @@
 
 #include "address.h"
 #include "dns.h"
+#include "masquerade.h"
 #include "route.h"
 #include "srs.h"
 #include "tables.h"
@@ -432,25 +433,27 @@ check_utf8(struct conn *k, struct job *j, const struct reply *ehlo)
 }
 
 /*
- * The sender another host sees.  With srsdomain, a sender of a domain
- * not ours leaves as an SRS0 address of ours, so that the next host's
- * SPF check of mail we forward passes, and its bounces come back to us
- * (smtpd reverses them).
+ * The sender another host sees: masqueraded (masquerade.c); then, with
+ * srsdomain, a sender of a domain not ours leaves as an SRS0 address of
+ * ours, so that the next host's SPF check of mail we forward passes,
+ * and its bounces come back to us (smtpd reverses them).
  */
 static const char *
 outgoing_sender(const struct job *j, char *buf, size_t size)
 {
+	char shown[PATH_MAX_SMTP + 1];
 	struct mailpath p;
 	const char *rest;
 
-	if (strcmp(j->sender, "#@[]") == 0)
+	if (strcmp(j->sender, "#@[]") == 0 || j->sender[0] == '\0')
 		return "";
-	if (j->c->srsdomain[0] == '\0' || j->sender[0] == '\0' ||
-	    path_parse(j->sender, &p, &rest, 0, 1) != PATH_OK ||
+	masquerade_address(j->c, j->sender, shown, sizeof shown);
+	if (j->c->srsdomain[0] == '\0' ||
+	    path_parse(shown, &p, &rest, 0, 1) != PATH_OK ||
 	    route_is_local_domain(j->c, &p) ||
-	    srs_forward(j->c->srskey, j->c->srsdomain, j->sender, time(NULL),
+	    srs_forward(j->c->srskey, j->c->srsdomain, shown, time(NULL),
 	    buf, size) < 0)
-		return j->sender;
+		str_copy(buf, shown, size);
 	return buf;
 }
 

@@ -31,6 +31,7 @@
 #include "address.h"
 #include "addrlist.h"
 #include "config.h"
+#include "masquerade.h"
 #include "util.h"
 
 #define HEADER_MAX (1024L * 1024)	/* the header section, in octets */
@@ -43,6 +44,7 @@ struct submission {
 	int resent;		/* the header has Resent- recipient fields */
 	int dot_ends;		/* a "." line ends the message (no -i) */
 	char origin[256];	/* the domain of unqualified addresses */
+	const struct config *cfg;
 	struct buf header;	/* the header section, LF line ends */
 	struct buf env;		/* the qmail-queue envelope being built */
 	size_t nrcpts;
@@ -111,6 +113,9 @@ add_address(struct submission *s, char tag, const char *addr)
 	if (path_parse(wrapped, &p, &rest, tag == 'F', 1) != PATH_OK ||
 	    *rest != '\0')
 		return -1;
+	if (tag == 'F' && s->cfg != NULL &&
+	    masquerade_address(s->cfg, p.addr, qualified, sizeof qualified))
+		str_copy(p.addr, qualified, sizeof p.addr);
 	if (buf_append(&s->env, &tag, 1) < 0 ||
 	    buf_append(&s->env, p.addr, strlen(p.addr) + 1) < 0)
 		return -1;
@@ -173,9 +178,11 @@ has_field(const struct submission *s, const char *name)
 
 /*
  * Walks the fields of the header: fn gets each field (its first line
- * and continuation lines) whole; a nonzero return drops the field.
+ * and continuation lines) whole; a nonzero return drops the field, or
+ * replaces it with what fn appended to kept.
  */
-typedef int (*field_fn)(struct submission *s, const char *f, size_t n);
+typedef int (*field_fn)(struct submission *s, const char *f, size_t n,
+    struct buf *kept);
 
 static void
 each_field(struct submission *s, field_fn fn)
@@ -190,7 +197,7 @@ each_field(struct submission *s, field_fn fn)
 			const char *eol = memchr(q, '\n', (size_t)(end - q));
 			q = eol ? eol + 1 : end;
 		} while (q < end && (*q == ' ' || *q == '\t'));
-		if (!fn(s, p, (size_t)(q - p)))
+		if (!fn(s, p, (size_t)(q - p), &kept))
 			buf_append(&kept, p, (size_t)(q - p));
 		p = q;
 	}
@@ -208,13 +215,14 @@ field_is(const char *f, size_t n, const char *name)
 
 /* -t: To, Cc and Bcc give recipients (Resent- ones, when present). */
 static int
-extract_field(struct submission *s, const char *f, size_t n)
+extract_field(struct submission *s, const char *f, size_t n, struct buf *kept)
 {
 	static const char *const plain[] = { "To", "Cc", "Bcc" };
 	static const char *const resent[] = { "Resent-To", "Resent-Cc",
 	    "Resent-Bcc" };
 	const char *const *names = s->resent ? resent : plain;
 
+	(void)kept;
 	for (int i = 0; i < 3; i++)
 		if (field_is(f, n, names[i])) {
 			size_t k = strlen(names[i]) + 1;
@@ -225,10 +233,37 @@ extract_field(struct submission *s, const char *f, size_t n)
 
 /* Bcc: never leaves the machine, -t or not (as Postfix). */
 static int
-drop_bcc(struct submission *s, const char *f, size_t n)
+drop_bcc(struct submission *s, const char *f, size_t n, struct buf *kept)
 {
 	(void)s;
+	(void)kept;
 	return field_is(f, n, "Bcc") || field_is(f, n, "Resent-Bcc");
+}
+
+/*
+ * masquerade: the sender fields show the domain, not the host
+ * (masquerade.c); a field too long to rewrite stays as it is.
+ */
+static int
+masquerade_sender_field(struct submission *s, const char *f, size_t n,
+    struct buf *kept)
+{
+	static const char *const names[] = { "From", "Sender", "Reply-To",
+	    "Resent-From", "Resent-Sender" };
+	char out[8192];
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		size_t k = strlen(names[i]) + 1;
+
+		if (!field_is(f, n, names[i]))
+			continue;
+		if (masquerade_field(s->cfg, f + k, n - k, out, sizeof out) <= 0)
+			return 0;
+		buf_append(kept, f, k);
+		buf_append(kept, out, strlen(out));
+		return 1;
+	}
+	return 0;
 }
 
 static void
@@ -553,6 +588,7 @@ main(int argc, char **argv)
 		die(EX_CONFIG, "%s", err);
 	snprintf(s.origin, sizeof s.origin, "%s", cfg.origin[0] ?
 	    cfg.origin : cfg.hostname);
+	s.cfg = &cfg;
 	set_sender(&s);
 	for (; argv[i] != NULL; i++)
 		addrlist_parse(argv[i], strlen(argv[i]), add_recipient, &s);
@@ -569,5 +605,7 @@ main(int argc, char **argv)
 		die(EX_USAGE, "no recipients%s", s.extract ? " in the header" :
 		    " given");
 	complete_header(&s);
+	if (cfg.masquerade[0] != '\0')
+		each_field(&s, masquerade_sender_field);
 	return submit(&s, stdin, first, firstlen, ended);
 }
