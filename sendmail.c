@@ -31,6 +31,7 @@
 #include "address.h"
 #include "addrlist.h"
 #include "config.h"
+#include "dsn.h"
 #include "masquerade.h"
 #include "util.h"
 
@@ -45,6 +46,8 @@ struct submission {
 	int dot_ends;		/* a "." line ends the message (no -i) */
 	char origin[256];	/* the domain of unqualified addresses */
 	const struct config *cfg;
+	char mail_dsn[DSN_PARAMS_MAX + 1];	/* -R, -V in SMTP form */
+	char rcpt_dsn[DSN_PARAMS_MAX + 1];	/* -N */
 	struct buf header;	/* the header section, LF line ends */
 	struct buf env;		/* the qmail-queue envelope being built */
 	size_t nrcpts;
@@ -90,6 +93,49 @@ run_sibling(const char *name, char *const extra[])
 
 /* ---- the envelope ---- */
 
+/* The DSN requests of the last envelope item, when there are any. */
+static int
+add_dsn(struct submission *s, const char *params)
+{
+	if (params[0] == '\0')
+		return 0;
+	return buf_append(&s->env, "P", 1) < 0 ||
+	    buf_append(&s->env, params, strlen(params) + 1) < 0 ? -1 : 0;
+}
+
+/*
+ * -N (never, or a list of success, failure, delay), -R (full or hdrs),
+ * -V (an envelope ID, in xtext here) as postern-smtpd would take them
+ * as NOTIFY, RET and ENVID (RFC 3461), for every recipient.
+ */
+static void
+dsn_options(struct submission *s, const char *notify, const char *ret,
+    const char *envid)
+{
+	struct dsn_mail m;
+	struct dsn_rcpt r;
+	char xtext[DSN_ENVID_MAX * 3 + 1];
+	size_t n = 0;
+
+	memset(&m, 0, sizeof m);
+	memset(&r, 0, sizeof r);
+	if (notify != NULL && dsn_rcpt_param(&r, "NOTIFY", notify) != 1)
+		die(EX_USAGE, "-N %s: never, or success, failure, delay", notify);
+	if (ret != NULL && dsn_mail_param(&m, "RET", ret) != 1)
+		die(EX_USAGE, "-R %s: full or hdrs", ret);
+	if (envid != NULL) {
+		for (const char *p = envid; *p && n + 4 < sizeof xtext; p++)
+			n += (size_t)snprintf(xtext + n, sizeof xtext - n,
+			    *p > ' ' && *p <= '~' && *p != '+' && *p != '=' ?
+			    "%c" : "+%02X", (unsigned char)*p);
+		if (dsn_mail_param(&m, "ENVID", xtext) != 1)
+			die(EX_USAGE, "-V: an envelope ID of at most %d "
+			    "characters", DSN_ENVID_MAX);
+	}
+	dsn_mail_format(&m, s->mail_dsn, sizeof s->mail_dsn);
+	dsn_rcpt_format(&r, s->rcpt_dsn, sizeof s->rcpt_dsn);
+}
+
 /* user -> user@origin; "<a@b>" -> a@b; then checked as an SMTP path. */
 static int
 add_address(struct submission *s, char tag, const char *addr)
@@ -118,6 +164,8 @@ add_address(struct submission *s, char tag, const char *addr)
 		str_copy(p.addr, qualified, sizeof p.addr);
 	if (buf_append(&s->env, &tag, 1) < 0 ||
 	    buf_append(&s->env, p.addr, strlen(p.addr) + 1) < 0)
+		return -1;
+	if (add_dsn(s, tag == 'F' ? s->mail_dsn : s->rcpt_dsn) < 0)
 		return -1;
 	if (tag == 'T')
 		s->nrcpts++;
@@ -523,6 +571,7 @@ main(int argc, char **argv)
 	    argv[0], *confdir = config_conf_dir(), *mode = "m";
 	char err[512], first[65536];
 	size_t firstlen;
+	const char *notify = NULL, *ret = NULL, *envid = NULL;
 	int i, ended;
 
 	(void)argc;
@@ -559,14 +608,17 @@ main(int argc, char **argv)
 			else if (a[1] == '\0')
 				(void)value(argv, &i, "");
 			break;
-		case 'N': case 'R': case 'V': case 'X': case 'B': case 'L':
-		case 'h': case 'O':
-			(void)value(argv, &i, a + 1);	/* DSN and such: later */
+		case 'N': notify = value(argv, &i, a + 1); break;
+		case 'R': ret = value(argv, &i, a + 1); break;
+		case 'V': envid = value(argv, &i, a + 1); break;
+		case 'X': case 'B': case 'L': case 'h': case 'O':
+			(void)value(argv, &i, a + 1);	/* as Postfix: ignored */
 			break;
 		default:
 			usage();
 		}
 	}
+	dsn_options(&s, notify, ret, envid);
 	/* -C for what runs next too (a set-user-ID enqueue ignores it) */
 	if (setenv("POSTERN_CONF", confdir, 1) < 0)
 		die(EX_OSERR, "setenv: %s", strerror(errno));

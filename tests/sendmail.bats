@@ -322,3 +322,22 @@ assert said.startswith("421 "), said
 assert b"-L is for a local pipe" in p.stderr, p.stderr
 PY
 }
+
+@test "-N, -R, -V: DSN requests in the envelope for every recipient, as smtpd keeps NOTIFY, RET and ENVID; bad ones refused (64)" {
+	input 'Subject: s\n\nb\n'
+	sm -N success,delay -R full -V 'job 7+x=y' a@remote.test b@remote.test
+	[ "$status" -eq 0 ]
+	f=$(find "$QUEUE/todo" -type f)
+	entry envelope "$f" | tr '\0' '|' >"$TESTDIR/env"
+	cat "$TESTDIR/env"
+	[ "$(cat "$TESTDIR/env")" = "F$(id -un)@mx.test|PRET=FULL ENVID=job+207+2Bx+3Dy|Ta@remote.test|PNOTIFY=SUCCESS,DELAY|Tb@remote.test|PNOTIFY=SUCCESS,DELAY||" ]
+	rm -f "$QUEUE"/todo/*
+	for bad in '-N never,success' '-N sometimes' '-R all'; do
+		# shellcheck disable=SC2086
+		sm $bad a@remote.test
+		[ "$status" -eq 64 ] || { echo "$bad gave $status"; false; }
+	done
+	sm -V "$(printf 'x%.0s' $(seq 101))" a@remote.test
+	[ "$status" -eq 64 ]
+	[ -z "$(find "$QUEUE/todo" -type f)" ]
+}
