@@ -123,24 +123,71 @@ PY
 	[ "${lines[9]}" = "503 5.5.1 Error: TLS not available" ]
 }
 
-@test "tlswrapper-smtp in front of an unmodified smtpd: STARTTLS works, smtpd sees plain text" {
+# Debian 12's tlswrapper (0~20230101): why postern-smtpd(8) does not use
+# its delayed encryption.  Both tests pass while the wrapper is as
+# described; should one fail, Debian ships a wrapper that keeps clear
+# text out, and the choice is to be revisited (upstream 20260428 added
+# an acknowledgement pipe and drops clear text after STARTTLS).
+needs_tlswrapper() {
 	command -v tlswrapper-smtp >/dev/null || skip "tlswrapper is not installed"
 	command -v tcpserver >/dev/null || skip "tcpserver is not installed"
 	[ "$(id -u)" -eq 0 ] || skip "tlswrapper jails itself: needs root"
+	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$TESTDIR/all.pem"
+	PORT=$(free_port)
+}
+
+@test "Debian 12's tlswrapper-smtp executes a MAIL pipelined in clear text after STARTTLS (CVE-2011-0411): not for smtpd" {
+	needs_tlswrapper
 	# tlswrapper-smtp limits its child's memory, which leaves no room for
 	# AddressSanitizer's shadow mappings
 	! ldd "$SMTPD" | grep -q libasan || skip "tlswrapper's limits stop a sanitizer build"
-	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$TESTDIR/all.pem"
-	PORT=$(free_port)
 	tcpserver -HRl0 127.0.0.1 "$PORT" tlswrapper -n -f "$TESTDIR/all.pem" \
 	    tlswrapper-smtp -u root "$SMTPD" -C "$CONF" -Q "$QUEUE" 2>"$LOG" \
 	    3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &	# tlswrapper wants fd 5 free
 	WRAP_PID=$!
 	wait_port 127.0.0.1 "$PORT"
-	run swaks --server 127.0.0.1 --port "$PORT" --tls --from a@b.test --to u@example.org
+	run python3 "$TOP/tests/starttls_inject.py" client "$PORT"
+	echo "$output"
+	# the client never sent MAIL over TLS, yet its RCPT, DATA and
+	# message were taken, with the sender it put in clear text
+	[[ "$output" == *"tls ['250 2.0.0 Ok: queued as "* ]]
+	grep -q 'queued id=.* from=<injected@evil.test>' "$LOG"
+}
+
+@test "Debian 12's tlswrapper -n: clear text that arrives between the child's last read and the switch reaches it as if encrypted" {
+	needs_tlswrapper
+	tcpserver -HRl0 127.0.0.1 "$PORT" tlswrapper -n -f "$TESTDIR/all.pem" \
+	    python3 "$TOP/tests/starttls_inject.py" child "$TESTDIR/sync" "$TESTDIR/after" \
+	    2>"$LOG" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run python3 "$TOP/tests/starttls_inject.py" client "$PORT" "$TESTDIR/sync"
+	echo "$output"
+	for _ in $(seq 100); do [ -e "$TESTDIR/after" ] && break; sleep 0.1; done
+	cat "$TESTDIR/after"
+	# the child had thrown away all it had been sent, and signalled the
+	# switch; the wrapper still passed it the client's clear text, which
+	# it reads after the switch, before any TLS record was decrypted
+	[ "$(cat "$TESTDIR/after")" = "MAIL FROM:<injected@evil.test>"$'\r' ]
+}
+
+@test "implicit TLS with Debian's tlswrapper (no -n) in front of smtpd -S: swaks --tls-on-connect logs in, ESMTPSA, the client's address" {
+	needs_tlswrapper
+	command -v swaks >/dev/null || skip "swaks is not installed"
+	tcpserver -HRl0 127.0.0.1 "$PORT" tlswrapper -f "$TESTDIR/all.pem" \
+	    "$SMTPD" -S -C "$CONF" -Q "$QUEUE" 2>"$LOG" \
+	    3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run swaks --server 127.0.0.1 --port "$PORT" --tls-on-connect --auth PLAIN \
+	    --auth-user alice@example.org --auth-password s3cret-alice \
+	    --from alice@example.org --to x@remote.test
+	echo "$output" | tail -25
 	[ "$status" -eq 0 ]
-	[[ "$output" == *" ~> EHLO "* ]]
-	# smtpd cannot know the channel is encrypted: plain ESMTP, no AUTH
-	queued_messages | grep -q ' with ESMTP$'
-	[[ "$output" != *"AUTH PLAIN"* ]]
+	[[ "$output" == *"<~  250-AUTH PLAIN LOGIN"* ]]
+	[[ "$output" == *"<~  235 2.7.0 Authentication successful"* ]]
+	queued_messages | grep -q ' with ESMTPSA$'
+	# tlswrapper passes tcpserver's TCPREMOTEIP on
+	queued_messages | grep -q '^Received: from .*\[127.0.0.1\]'
+	grep -q 'client=127.0.0.1' "$LOG"
 }
