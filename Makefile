@@ -62,7 +62,7 @@ COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o
 	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o \
 	dsn.o envelope.o masquerade.o
 COMMON = common.a
-SMTPD_OBJS = smtpd.o driver.o session.o message.o body.o client.o \
+SMTPD_OBJS = smtpd.o driver.o tlsexec.o session.o message.o body.o client.o \
 	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)

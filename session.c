@@ -979,9 +979,18 @@ cmd_starttls(struct session *s, char *arg, size_t octets)
 	out_line(s, "220 2.0.0 Ready to start TLS");
 	session_flush(s);
 	s->drop_input = 1;
-	if (s->io.starttls(s->io.ctx) < 0) {
+	switch (s->io.starttls(s->io.starttls_ctx ? s->io.starttls_ctx :
+	    s->io.ctx)) {
+	case -1:
 		log_msg(LOG_WARNING, "starttls failed: client=%s",
 		    client_name(s));
+		tx_reset(s);
+		s->state = STATE_CLOSED;
+		return;
+	case 1:
+		/* handed over: the wrapper and a new session go on */
+		log_msg(LOG_INFO, "starttls: client=%s handed to the TLS "
+		    "wrapper", client_name(s));
 		tx_reset(s);
 		s->state = STATE_CLOSED;
 		return;

@@ -37,9 +37,11 @@ struct session_io {
 	void (*write_out)(void *ctx, const char *p, size_t n);
 	/* Whether the client has sent more than has been fed. */
 	int (*input_pending)(void *ctx);
-	/* UCSPI-TLS: hand the connection to the wrapper; 0 when encrypted. */
+	/* STARTTLS: 0 encrypted from now on (UCSPI-TLS); 1 handed to a
+	 * wrapper that starts a new session (tlsexec.c); -1 failed. */
 	int (*starttls)(void *ctx);
 	void *ctx;
+	void *starttls_ctx;	/* starttls's own, when not ctx */
 };
 
 /*

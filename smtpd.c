@@ -23,6 +23,7 @@
 #include "queuesink.h"
 #include "session.h"
 #include "sink.h"
+#include "tlsexec.h"
 #include "util.h"
 
 #define READ_BUF_SIZE 16384
@@ -30,7 +31,8 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: smtpd [-hLNSV] [-C confdir] [-Q queuedir] [-u user]\n");
+	fprintf(stderr, "usage: smtpd [-hLNSTV] [-C confdir] [-Q queuedir] "
+	    "[-t certfile] [-u user] [-W wrapper]\n");
 	exit(2);
 }
 
@@ -119,40 +121,74 @@ run_session(struct session *s, struct driver *d)
 	session_flush(s);
 }
 
+struct options {
+	const char *confdir, *queuedir, *user;
+	const char *tlscert;	/* -t: STARTTLS through the wrapper */
+	const char *wrapper;	/* -W */
+	int encrypted, network, local;
+	int resumed;		/* -T: the encrypted part, after STARTTLS */
+};
+
 static void
-parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
-    const char **user, int *encrypted, int *network, int *local)
+parse_args(int argc, char **argv, struct options *o)
 {
 	int opt;
 
-	*confdir = config_conf_dir();
-	*queuedir = config_queue_dir();
-	while ((opt = getopt(argc, argv, "C:LNQ:Su:h")) != -1) {
+	o->confdir = config_conf_dir();
+	o->queuedir = config_queue_dir();
+	o->wrapper = "/usr/bin/tlswrapper";
+	while ((opt = getopt(argc, argv, "C:LNQ:STt:u:W:h")) != -1) {
 		switch (opt) {
-		case 'L':
-			*local = 1;
-			break;
-		case 'N':
-			*network = 1;
-			break;
-		case 'S':
-			*encrypted = 1;
-			break;
-		case 'C':
-			*confdir = optarg;
-			break;
-		case 'Q':
-			*queuedir = optarg;
-			break;
-		case 'u':
-			*user = optarg;
-			break;
-		default:
-			usage();
+		case 'L': o->local = 1; break;
+		case 'N': o->network = 1; break;
+		case 'S': o->encrypted = 1; break;
+		case 'T': o->resumed = o->encrypted = o->network = 1; break;
+		case 'C': o->confdir = optarg; break;
+		case 'Q': o->queuedir = optarg; break;
+		case 't': o->tlscert = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'W': o->wrapper = optarg; break;
+		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (o->tlscert != NULL && o->resumed))
 		usage();
+}
+
+/*
+ * -t: the parent that will run the wrapper forks off here, before the
+ * privileges go (tlsexec.c).  The encrypted part is this program again,
+ * with -T (no greeting, encrypted, socket line rules over the wrapper's
+ * pipes) and the same directories and user.  0: STARTTLS offered.
+ */
+static int
+prepare_tlsexec(struct tlsexec *t, const struct options *o, char *err,
+    size_t errlen)
+{
+	static char self[4096];
+	char *resume[TLSEXEC_ARGS_MAX];
+	size_t n = 0;
+	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (len <= 0) {
+		snprintf(err, errlen, "STARTTLS not offered: cannot find my "
+		    "own program");
+		return -1;
+	}
+	self[len] = '\0';
+	resume[n++] = self;
+	resume[n++] = (char *)"-T";
+	resume[n++] = (char *)"-C";
+	resume[n++] = (char *)o->confdir;
+	resume[n++] = (char *)"-Q";
+	resume[n++] = (char *)o->queuedir;
+	if (o->user != NULL) {
+		resume[n++] = (char *)"-u";
+		resume[n++] = (char *)o->user;
+	}
+	resume[n] = NULL;
+	return tlsexec_prepare(t, o->wrapper, o->tlscert, resume, err,
+	    errlen);
 }
 
 #define RESOLV_CONF "/etc/resolv.conf"
@@ -160,8 +196,10 @@ parse_args(int argc, char **argv, const char **confdir, const char **queuedir,
 int
 main(int argc, char **argv)
 {
-	const char *confdir, *queuedir, *qmailqueue, *user = NULL;
-	int encrypted = 0, network = 0, local = 0;
+	const char *qmailqueue;
+	struct options o = { .user = NULL };
+	static struct tlsexec tlsexec = { .request_fd = -1 };
+	int tls_by_exec = 0;
 	static struct config cfg;
 	struct queue queue;
 	struct queue_sink qsink = { .queue = &queue, .msg = { .fd = -1 } };
@@ -171,34 +209,42 @@ main(int argc, char **argv)
 	static struct checks checks;
 	struct driver d;
 	struct session_io io = { driver_write, driver_input_pending,
-	    driver_starttls, &d };
-	char err[512];
+	    driver_starttls, &d, NULL };
+	char err[512], tls_err[512] = "";
 
 	version_option(argc, argv, "smtpd");
 
-	parse_args(argc, argv, &confdir, &queuedir, &user, &encrypted, &network,
-	    &local);
+	parse_args(argc, argv, &o);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
+	if (o.tlscert != NULL &&
+	    prepare_tlsexec(&tlsexec, &o, tls_err, sizeof tls_err) == 0) {
+		tls_by_exec = 1;
+		io.starttls = tlsexec_starttls;
+		io.starttls_ctx = &tlsexec;
+	}
 	/* Before any input, configuration included, is read. */
-	if (user != NULL && drop_privileges(user, err, sizeof err) < 0)
+	if (o.user != NULL && drop_privileges(o.user, err, sizeof err) < 0)
 		die_unavailable(err);
-	if (user == NULL && become_queue_owner(queuedir, err, sizeof err) < 0)
+	if (o.user == NULL &&
+	    become_queue_owner(o.queuedir, err, sizeof err) < 0)
 		die_unavailable(err);
 	/* -L: no AUTH, so no passwd (which the user may not read) */
-	if (config_load(&cfg, confdir,
+	if (config_load(&cfg, o.confdir,
 	    TABLES_ALL & ~TABLE_BIT(TABLE_ROUTES) &
 	    ~TABLE_BIT(TABLE_POP3SECRETS) &
-	    ~(local ? TABLE_BIT(TABLE_PASSWD) : 0U), err, sizeof err) < 0)
+	    ~(o.local ? TABLE_BIT(TABLE_PASSWD) : 0U), err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
 	config_report_warnings();
+	if (tls_err[0] != '\0')
+		log_msg(LOG_ERR, "%s", tls_err);
 
 	qmailqueue = getenv("QMAILQUEUE");
 	if (qmailqueue != NULL && *qmailqueue != '\0')
 		qmailqueue_init(&qqsink, qmailqueue);
-	else if (queue_open(&queue, queuedir, err, sizeof err) < 0)
+	else if (queue_open(&queue, o.queuedir, err, sizeof err) < 0)
 		die_unavailable(err);
 	else if (cfg.queuesync_ordered)
 		queue_sync_ordered(&queue);
@@ -207,16 +253,16 @@ main(int argc, char **argv)
 	if (s == NULL)
 		die_unavailable("out of memory");
 	client_identify(&client, 0);
-	client.encrypted = encrypted;
+	client.encrypted = o.encrypted;
 	/* -N: a network client behind a wrapper's pipes keeps socket rules. */
-	if (network)
+	if (o.network)
 		client.is_socket = 1;
 	/*
 	 * -L: a local user's submission over a pipe (sendmail -bs), who may
 	 * send anywhere, as through sendmail itself.  Never on a network
 	 * connection: a super-server started so would be an open relay.
 	 */
-	if (local && client.is_socket)
+	if (o.local && client.is_socket)
 		die_unavailable("-L is for a local pipe, not a network client");
 	switch (access_client(&cfg, client.addr)) {
 	case CLIENT_DENY:
@@ -228,7 +274,7 @@ main(int argc, char **argv)
 	default:
 		break;
 	}
-	if (local)
+	if (o.local)
 		client.may_relay = 1;
 	driver_init(&d, cfg.timeout, cfg.maxsessiontime);
 	if (qmailqueue != NULL && *qmailqueue != '\0')
@@ -247,9 +293,19 @@ main(int argc, char **argv)
 	case DRIVER_TLS_NONE:
 		break;
 	}
+	if (tls_by_exec) {
+		const char *mode = getenv("UCSPITLS");
+		s->tls_available = 1;
+		s->tls_required = mode != NULL && strcmp(mode, "!") == 0;
+	}
 
 	checks_start(&checks, &cfg, &client, s, RESOLV_CONF);
-	if (greet_delay(s, &d, cfg.greetdelay) == 0) {
+	if (o.resumed) {
+		/* after STARTTLS: no greeting (RFC 3207), the client speaks */
+		log_msg(LOG_INFO, "tls: client=%s resumed encrypted",
+		    client.addr[0] ? client.addr : "local");
+		run_session(s, &d);
+	} else if (greet_delay(s, &d, cfg.greetdelay) == 0) {
 		checks_at_connect(&checks, &client);
 		session_greet(s);
 		run_session(s, &d);

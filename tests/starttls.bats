@@ -191,3 +191,83 @@ needs_tlswrapper() {
 	queued_messages | grep -q '^Received: from .*\[127.0.0.1\]'
 	grep -q 'client=127.0.0.1' "$LOG"
 }
+
+# smtpd -t: STARTTLS by handing the connection to Debian's tlswrapper
+# (without -n) run afresh, which starts TLS from the socket's next byte.
+start_tlsexec() {	# start_tlsexec [SMTPD OPTION...]
+	needs_tlswrapper
+	tcpserver -HRl0 127.0.0.1 "$PORT" "$SMTPD" -t "$TESTDIR/all.pem" "$@" \
+	    -C "$CONF" -Q "$QUEUE" 2>"$LOG" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+}
+
+@test "smtpd -t: STARTTLS through Debian's tlswrapper; swaks --tls logs in (ESMTPSA), openssl s_client -starttls smtp and smtplib send" {
+	command -v swaks >/dev/null || skip "swaks is not installed"
+	start_tlsexec
+	run swaks --server 127.0.0.1 --port "$PORT" --tls --auth PLAIN --auth-user alice@example.org \
+	    --auth-password s3cret-alice --from alice@example.org --to x@remote.test
+	echo "$output" | tail -30
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"<-  250-STARTTLS"* ]]
+	[[ "$output" == *"<-  220 2.0.0 Ready to start TLS"* ]]
+	[[ "$output" == *"<~  250-AUTH PLAIN LOGIN"* ]]
+	[[ "$output" == *"<~  235 2.7.0 Authentication successful"* ]]
+	# no AUTH before TLS, and no second greeting after it (RFC 3207)
+	[[ "$(echo "$output" | sed -n '/<-  250-STARTTLS/,/220 2.0.0/p')" != *"AUTH"* ]]
+	[[ "$output" != *"<~  220 "* ]]
+	queued_messages | grep -q ' with ESMTPSA$'
+	grep -q 'starttls: client=127.0.0.1 handed to the TLS wrapper' "$LOG"
+	grep -q 'tls: client=127.0.0.1 resumed encrypted' "$LOG"
+	# openssl s_client speaks the STARTTLS dialogue itself (and sends
+	# all it is given at once, so only EHLO and QUIT)
+	run bash -c "printf 'EHLO c\r\nQUIT\r\n' |
+	    timeout 20 openssl s_client -quiet -starttls smtp -connect 127.0.0.1:$PORT 2>/dev/null"
+	echo "$output"
+	[[ "$output" == *"250-AUTH PLAIN LOGIN"* ]]
+	[[ "$output" == *"221 2.0.0 mx.test closing connection"* ]]
+	run python3 - "$PORT" <<'PY'
+import smtplib, ssl, sys
+s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=20)
+s.starttls(context=ssl._create_unverified_context())
+s.login("alice@example.org", "s3cret-alice")
+s.sendmail("alice@example.org", ["x@remote.test"], b"Subject: smtplib\r\n\r\nx\r\n")
+s.quit()
+PY
+	[ "$status" -eq 0 ]
+	[ "$(queued_count)" -eq 2 ]
+}
+
+@test "smtpd -t: clear text sent with STARTTLS, after its 220, or racing it never reaches the encrypted session" {
+	start_tlsexec
+	# in the same write: thrown away with the rest of the read
+	run python3 "$TOP/tests/starttls_inject.py" client "$PORT"
+	echo "$output"
+	[[ "$output" == *"tls ['503 5.5.1 Error: send HELO/EHLO first']"* ]]
+	# after the 220: the wrapper takes it for the TLS handshake, which fails
+	run python3 "$TOP/tests/starttls_inject.py" client "$PORT" after-reply
+	echo "$output"
+	[[ "$output" == *"handshake failed"* ]]
+	# in a second write straight after STARTTLS: one or the other
+	touch "$TESTDIR/now"
+	run python3 "$TOP/tests/starttls_inject.py" client "$PORT" "$TESTDIR/now"
+	echo "$output"
+	[[ "$output" == *"handshake failed"* || "$output" == *"tls ['503 5.5.1 Error: send HELO/EHLO first']"* ]]
+	cat "$LOG"
+	! grep -q 'injected@evil.test' "$LOG" || false
+	[ "$(queued_count)" -eq 0 ]
+}
+
+@test "smtpd -t without root: STARTTLS is not offered (the wrapper needs root to jail itself), and the log says why" {
+	command -v setpriv >/dev/null || skip "setpriv is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "needs root to become another user"
+	chmod -R a+rX "$CONF"
+	chown -R nobody:nogroup "$QUEUE"
+	run bash -c "printf 'EHLO c\r\nSTARTTLS\r\nQUIT\r\n' | setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    '$SMTPD' -t /nonexistent.pem -C '$CONF' -Q '$QUEUE' 2>'$LOG' | tr -d '\r'"
+	echo "$output"
+	cat "$LOG"
+	! grep -q '250-STARTTLS' <<<"$output" || false
+	grep -q '^503 5.5.1 Error: TLS not available$' <<<"$output"
+	grep -q 'STARTTLS through /usr/bin/tlswrapper needs root (the wrapper jails itself): not offered' "$LOG"
+}

@@ -3,10 +3,11 @@
 text after STARTTLS, and (-n mode) a careful server child for
 tlswrapper -n's delayed encryption.
 
-usage: starttls_inject.py client PORT [SYNCFILE]
+usage: starttls_inject.py client PORT [SYNCFILE|after-reply]
     EHLO, then "STARTTLS\\r\\nMAIL FROM:<injected@evil.test>\\r\\n" in one
     write; or, with SYNCFILE, STARTTLS alone and the MAIL line in a
-    second write once SYNCFILE exists.  Then the TLS handshake, and over
+    second write once SYNCFILE exists; or, with after-reply, the MAIL
+    line in clear once the 220 has come, before the handshake.  Then the TLS handshake, and over
     TLS only "RCPT TO:<u@example.org>", DATA, a message and QUIT.
     Prints every reply, "clear" or "tls" first.
 usage: starttls_inject.py child SYNCFILE OUTFILE
@@ -47,6 +48,10 @@ def client(port, sync):
     injected = b"MAIL FROM:<injected@evil.test>\r\n"
     if sync is None:
         s.sendall(b"STARTTLS\r\n" + injected)
+    elif sync == "after-reply":
+        s.sendall(b"STARTTLS\r\n")
+        print("clear", replies(f))
+        s.sendall(injected)
     else:
         s.sendall(b"STARTTLS\r\n")
         for _ in range(1000):
@@ -55,7 +60,7 @@ def client(port, sync):
             time.sleep(0.01)
         s.sendall(injected)
     # the injected command's reply may come before the 220, in clear
-    while True:
+    while sync != "after-reply":
         got = replies(f)
         print("clear", got)
         if not got or got[0].startswith("220"):
@@ -63,7 +68,11 @@ def client(port, sync):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    t = ctx.wrap_socket(s, server_hostname="mx.test")
+    try:
+        t = ctx.wrap_socket(s, server_hostname="mx.test")
+    except (OSError, ssl.SSLError) as e:
+        print("handshake failed:", e)
+        return
     g = t.makefile("rb")
     for command in (b"RCPT TO:<u@example.org>\r\n", b"DATA\r\n",
                     b"Subject: injected\r\n\r\nx\r\n.\r\n", b"QUIT\r\n"):

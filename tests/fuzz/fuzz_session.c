@@ -111,7 +111,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct session s;
 	struct client client = { .addr = "192.0.2.1", .literal = "[192.0.2.1]" };
 	struct session_io io = { discard_out, no_input_pending, fake_starttls,
-	    NULL };
+	    NULL, NULL };
 	size_t chunk;
 	unsigned char flags;
 

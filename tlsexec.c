@@ -1,0 +1,112 @@
+/*
+ * tlsexec.c - STARTTLS through Debian's tlswrapper, which cannot take
+ * over a connection in mid-session safely (its -n mode lets clear text
+ * through: postern-smtpd(8), CVE-2011-0411) but can start TLS on one
+ * from its first byte.  So the session splits in two processes:
+ *
+ *   - before privileges are dropped, the process forks; the parent
+ *     stays root (tlswrapper jails itself, which needs root), reads
+ *     nothing from the network, and only waits on a pipe;
+ *   - the child drops privileges and runs the clear-text session.  At
+ *     STARTTLS it replies 220, throws away whatever it has read beyond
+ *     the command, writes 'T' on the pipe and exits, reading nothing
+ *     more;
+ *   - the parent waits for the child to be gone, then executes the
+ *     wrapper on the same connection, which runs the session's program
+ *     afresh for the encrypted part.
+ *
+ * Whatever the client sent after STARTTLS and the session had not read
+ * is still in the socket: the wrapper takes it for the TLS handshake,
+ * which fails on clear text.  No clear text can reach the encrypted
+ * session, because no process reads the socket across the switch.
+ */
+#include "tlsexec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "util.h"
+
+/* The parent: 'T' and the child gone, then the wrapper; else its end. */
+static void NORETURN
+wait_for_switch(struct tlsexec *t, pid_t child, int fd)
+{
+	char c = 0;
+	ssize_t n = read_retry(fd, &c, 1);
+	int status;
+
+	close(fd);
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(111);
+	if (n == 1 && c == 'T') {
+		execv(t->argv[0], t->argv);
+		log_msg(LOG_ERR, "cannot run %s: %s", t->argv[0],
+		    strerror(errno));
+		_exit(111);
+	}
+	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 111);
+}
+
+/*
+ * Forks, to run "wrapper -f cert resume..." when the session asks.
+ * Returns 0 in the child, which goes on with the session; -1 with err
+ * when it cannot (then there is no STARTTLS).
+ */
+int
+tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
+    char *const *resume, char *err, size_t errlen)
+{
+	size_t n = 0;
+	int p[2];
+	pid_t child, parent = getpid();
+
+	if (geteuid() != 0) {
+		snprintf(err, errlen, "STARTTLS through %s needs root (the "
+		    "wrapper jails itself): not offered", wrapper);
+		return -1;
+	}
+	t->argv[n++] = (char *)wrapper;
+	t->argv[n++] = (char *)"-f";
+	t->argv[n++] = (char *)cert;
+	for (size_t i = 0; resume[i] != NULL && i < TLSEXEC_ARGS_MAX; i++)
+		t->argv[n++] = resume[i];
+	t->argv[n] = NULL;
+	if (pipe2(p, O_CLOEXEC) < 0 || (child = fork()) < 0) {
+		snprintf(err, errlen, "STARTTLS not offered: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (child > 0) {
+		close(p[1]);
+		wait_for_switch(t, child, p[0]);
+	}
+	close(p[0]);
+	/* the session never outlives the process that would go on */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(111);
+	t->request_fd = p[1];
+	return 0;
+}
+
+/* The session's STARTTLS: 1, handed over (the session ends); -1 failed. */
+int
+tlsexec_starttls(void *ctx)
+{
+	struct tlsexec *t = ctx;
+
+	if (write_all(t->request_fd, "T", 1) < 0)
+		return -1;
+	close(t->request_fd);
+	t->request_fd = -1;
+	return 1;
+}
