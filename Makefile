@@ -68,7 +68,7 @@ ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o list.o privdrop.o \
 	$(COMMON)
-POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o client.o \
+POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o tlsexec.o client.o \
 	maildir.o privdrop.o auth.o $(COMMON)
 QUEUETOOL_OBJS = queuetool.o qitem.o state.o privdrop.o $(COMMON)
 SENDMAIL_OBJS = sendmail.o addrlist.o $(COMMON)

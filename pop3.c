@@ -325,6 +325,17 @@ cmd_stls(struct pop3 *p, char *arg)
 	}
 	respond(p, "+OK Begin TLS negotiation");
 	pop3_flush(p);
+	if (p->tlsexec != NULL) {
+		/* handed over: the wrapper and a new pop3d go on */
+		if (tlsexec_starttls(p->tlsexec) < 0)
+			log_msg(LOG_NOTICE, "pop3: client=%s TLS failed",
+			    p->client);
+		else
+			log_msg(LOG_INFO, "pop3: client=%s handed to the TLS "
+			    "wrapper", p->client);
+		p->state = POP3_CLOSED;
+		return;
+	}
 	if (driver_starttls(p->io) < 0) {
 		log_msg(LOG_NOTICE, "pop3: client=%s TLS failed", p->client);
 		p->state = POP3_CLOSED;

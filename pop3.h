@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "driver.h"
+#include "tlsexec.h"
 #include "mailbox.h"
 
 #define POP3_LINE_MAX 1024	/* SASL responses make lines longer than 255 */
@@ -30,6 +31,7 @@ struct pop3 {
 	enum driver_tls tls;
 	int encrypted;
 	int tls_started;		/* input read before STLS is void */
+	struct tlsexec *tlsexec;	/* STLS by a wrapper run anew, or NULL */
 	int sasl_pending;		/* AUTH PLAIN awaits its response */
 	char user[POP3_USER_MAX + 1];	/* USER's argument */
 	char login[POP3_USER_MAX + 1];	/* who is logged in */

@@ -25,7 +25,8 @@
 static void NORETURN
 usage(void)
 {
-	fprintf(stderr, "usage: pop3d [-hSV] [-C confdir] [-u user]\n");
+	fprintf(stderr, "usage: pop3d [-hSTV] [-C confdir] [-t certfile] "
+	    "[-u user] [-W wrapper]\n");
 	exit(2);
 }
 
@@ -104,66 +105,109 @@ run_session(struct pop3 *p, struct driver *d)
 		pop3_eof(p);
 }
 
+struct options {
+	const char *confdir, *user;
+	const char *tlscert;	/* -t: STLS through the wrapper */
+	const char *wrapper;	/* -W */
+	int encrypted;
+	int resumed;		/* -T: the encrypted part, after STLS */
+};
+
 static void
-parse_args(int argc, char **argv, const char **confdir, const char **user,
-    int *encrypted)
+parse_args(int argc, char **argv, struct options *o)
 {
 	int opt;
 
-	*confdir = config_conf_dir();
-	while ((opt = getopt(argc, argv, "C:Su:h")) != -1) {
+	o->confdir = config_conf_dir();
+	o->wrapper = "/usr/bin/tlswrapper";
+	while ((opt = getopt(argc, argv, "C:STt:u:W:h")) != -1) {
 		switch (opt) {
-		case 'S':
-			*encrypted = 1;
-			break;
-		case 'C':
-			*confdir = optarg;
-			break;
-		case 'u':
-			*user = optarg;
-			break;
-		default:
-			usage();
+		case 'S': o->encrypted = 1; break;
+		case 'T': o->resumed = o->encrypted = 1; break;
+		case 'C': o->confdir = optarg; break;
+		case 't': o->tlscert = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'W': o->wrapper = optarg; break;
+		default: usage();
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (o->tlscert != NULL && o->resumed))
 		usage();
+}
+
+/* -t: as smtpd's (tlsexec.c); the encrypted part is pop3d -T. */
+static int
+prepare_tlsexec(struct tlsexec *t, const struct options *o, char *err,
+    size_t errlen)
+{
+	char *resume[TLSEXEC_ARGS_MAX];
+	size_t n = 0;
+
+	resume[n++] = (char *)"-T";
+	resume[n++] = (char *)"-C";
+	resume[n++] = (char *)o->confdir;
+	if (o->user != NULL) {
+		resume[n++] = (char *)"-u";
+		resume[n++] = (char *)o->user;
+	}
+	resume[n] = NULL;
+	return tlsexec_prepare(t, o->wrapper, o->tlscert, resume, err,
+	    errlen);
 }
 
 int
 main(int argc, char **argv)
 {
-	const char *confdir, *user = NULL;
-	int encrypted = 0;
+	struct options o = { .user = NULL };
+	static struct tlsexec tlsexec = { .request_fd = -1 };
 	static struct config cfg;
 	static struct pop3 pop3;
 	struct client client;
 	struct driver d;
-	char err[512];
+	enum driver_tls tls;
+	char err[512], tls_err[512] = "";
+	int tls_by_exec = 0;
 
 	version_option(argc, argv, "pop3d");
 
-	parse_args(argc, argv, &confdir, &user, &encrypted);
+	parse_args(argc, argv, &o);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pop3d");
+	if (o.tlscert != NULL &&
+	    prepare_tlsexec(&tlsexec, &o, tls_err, sizeof tls_err) == 0)
+		tls_by_exec = 1;
 	/* Before any input, configuration included, is read. */
-	if (user != NULL && drop_privileges(user, err, sizeof err) < 0)
+	if (o.user != NULL && drop_privileges(o.user, err, sizeof err) < 0)
 		die_unavailable(err);
-	if (config_load(&cfg, confdir, TABLE_BIT(TABLE_DOMAINS) |
+	if (config_load(&cfg, o.confdir, TABLE_BIT(TABLE_DOMAINS) |
 	    TABLE_BIT(TABLE_CLIENTS) | TABLE_BIT(TABLE_USERS) |
 	    TABLE_BIT(TABLE_ALIASES) | TABLE_BIT(TABLE_PASSWD) |
 	    TABLE_BIT(TABLE_POP3SECRETS), err, sizeof err) < 0)
 		die_unavailable(err);
 	log_to_stderr(cfg.log_stderr);
 	config_report_warnings();
+	if (tls_err[0] != '\0')
+		log_msg(LOG_ERR, "%s", tls_err);
 
 	client_identify(&client, 0);
 	driver_init(&d, cfg.pop3timeout, cfg.maxsessiontime);
+	tls = driver_tls_setup(&d);
+	if (tls_by_exec) {
+		const char *mode = getenv("UCSPITLS");
+		tls = mode != NULL && strcmp(mode, "!") == 0 ?
+		    DRIVER_TLS_REQUIRED : DRIVER_TLS_OFFERED;
+	}
 	pop3_init(&pop3, &cfg, &d, client.addr[0] ? client.addr : "local",
-	    encrypted, driver_tls_setup(&d));
+	    o.encrypted, tls);
+	if (tls_by_exec)
+		pop3.tlsexec = &tlsexec;
 	if (access_client(&cfg, client.addr) == CLIENT_DENY)
 		pop3_refuse(&pop3);
+	else if (o.resumed)
+		/* after STLS: no greeting (RFC 2595 4) */
+		log_msg(LOG_INFO, "pop3: client=%s resumed encrypted",
+		    pop3.client);
 	else
 		pop3_greet(&pop3);
 	run_session(&pop3, &d);

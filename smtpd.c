@@ -165,18 +165,9 @@ static int
 prepare_tlsexec(struct tlsexec *t, const struct options *o, char *err,
     size_t errlen)
 {
-	static char self[4096];
 	char *resume[TLSEXEC_ARGS_MAX];
 	size_t n = 0;
-	ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
 
-	if (len <= 0) {
-		snprintf(err, errlen, "STARTTLS not offered: cannot find my "
-		    "own program");
-		return -1;
-	}
-	self[len] = '\0';
-	resume[n++] = self;
 	resume[n++] = (char *)"-T";
 	resume[n++] = (char *)"-C";
 	resume[n++] = (char *)o->confdir;

@@ -57,14 +57,16 @@ wait_for_switch(struct tlsexec *t, pid_t child, int fd)
 }
 
 /*
- * Forks, to run "wrapper -f cert resume..." when the session asks.
- * Returns 0 in the child, which goes on with the session; -1 with err
- * when it cannot (then there is no STARTTLS).
+ * Forks, to run "wrapper -f cert THIS-PROGRAM resume..." when the
+ * session asks.  Returns 0 in the child, which goes on with the session;
+ * -1 with err when it cannot (then there is no STARTTLS).
  */
 int
 tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
     char *const *resume, char *err, size_t errlen)
 {
+	static char self[4096];
+	ssize_t len;
 	size_t n = 0;
 	int p[2];
 	pid_t child, parent = getpid();
@@ -74,9 +76,17 @@ tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
 		    "wrapper jails itself): not offered", wrapper);
 		return -1;
 	}
+	len = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (len <= 0) {
+		snprintf(err, errlen, "STARTTLS not offered: cannot find my "
+		    "own program");
+		return -1;
+	}
+	self[len] = '\0';
 	t->argv[n++] = (char *)wrapper;
 	t->argv[n++] = (char *)"-f";
 	t->argv[n++] = (char *)cert;
+	t->argv[n++] = self;
 	for (size_t i = 0; resume[i] != NULL && i < TLSEXEC_ARGS_MAX; i++)
 		t->argv[n++] = resume[i];
 	t->argv[n] = NULL;

@@ -188,3 +188,64 @@ PY
 		[ $((peak - empty)) -lt 2048 ]
 	fi
 }
+
+# pop3d -t: STLS with Debian's tlswrapper run afresh (tlsexec.c).
+start_tlsexec_pop() {
+	command -v tlswrapper >/dev/null || skip "tlswrapper is not installed"
+	command -v tcpserver >/dev/null || skip "tcpserver is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "tlswrapper jails itself: needs root"
+	sed -i '/authplaintext/d' "$CONF/smtpd.conf"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$TESTDIR/all.pem"
+	PORT=$(free_port)
+	tcpserver -HRl0 127.0.0.1 "$PORT" "$POP3D" -t "$TESTDIR/all.pem" -C "$CONF" \
+	    2>"$LOG" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+}
+
+@test "pop3d -t: STLS through Debian's tlswrapper; curl --ssl-reqd and poplib log in over it, never before" {
+	command -v curl >/dev/null || skip "curl is not installed"
+	printf 'Subject: tls\n\nsecret text\n' >"$MAILDIR/new/1700000000.M1P1Q1.h"
+	start_tlsexec_pop
+	run curl -sS --ssl-reqd -k -u alice@example.org:s3cret "pop3://127.0.0.1:$PORT/1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"secret text"* ]]
+	grep -q 'pop3: client=127.0.0.1 handed to the TLS wrapper' "$LOG"
+	grep -q 'pop3: client=127.0.0.1 resumed encrypted' "$LOG"
+	run python3 - "$PORT" <<'PY'
+import poplib, ssl, sys
+p = poplib.POP3("127.0.0.1", int(sys.argv[1]), timeout=10)
+print("before:", "STLS" in p.capa(), "USER" in p.capa())
+print(p.stls(ssl._create_unverified_context()).decode())
+print("after:", "STLS" in p.capa(), "USER" in p.capa())
+p.user("alice@example.org"); p.pass_("s3cret")
+print(p.stat())
+p.quit()
+PY
+	echo "$output"
+	[ "${lines[0]}" = "before: True False" ]
+	[ "${lines[1]}" = "+OK Begin TLS negotiation" ]
+	[ "${lines[2]}" = "after: False True" ]
+	[ "${lines[3]}" = "(1, 29)" ]	# the message, CR LF line ends
+}
+
+@test "pop3d -t: a login sent in clear with STLS never reaches the encrypted session" {
+	start_tlsexec_pop
+	run python3 - "$PORT" <<'PY'
+import socket, ssl, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+f = s.makefile("rb")
+f.readline()
+s.sendall(b"STLS\r\nUSER alice@example.org\r\nPASS s3cret\r\n")
+print(f.readline().decode().strip())
+t = ssl._create_unverified_context().wrap_socket(s, server_hostname="mx.test")
+t.sendall(b"STAT\r\n")
+print(t.recv(1000).decode().strip())
+PY
+	echo "$output"
+	[ "${lines[0]}" = "+OK Begin TLS negotiation" ]
+	[ "${lines[1]}" = "-ERR Command not valid in this state" ]
+}
