@@ -123,6 +123,26 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	[ -z "$output" ]
 }
 
+@test "tcpserver: the run script with TLSCERT offers STARTTLS through tlswrapper; swaks --tls sends" {
+	command -v tcpserver >/dev/null || skip "tcpserver (ucspi-tcp) is not installed"
+	command -v tlswrapper >/dev/null || skip "tlswrapper is not installed"
+	command -v swaks >/dev/null || skip "swaks is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "tlswrapper jails itself: needs root"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$TESTDIR/smtpd.pem"
+	PORT=$(free_port)
+	HOST=127.0.0.1 PORT=$PORT CONF=$CONF QUEUE=$QUEUE SMTPD=$SMTPD RULES=$TESTDIR/none \
+	    USER_ID= TLSCERT=$TESTDIR/smtpd.pem "$TOP/contrib/tcpserver-run" >"$TESTDIR/tcpserver.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run swaks --server 127.0.0.1 --port "$PORT" --tls --from a@b.test --to u@example.org
+	echo "$output" | tail -15
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"<~  250 2.0.0 Ok: queued as "* ]]
+	queued_messages | grep -q ' with ESMTPS$'
+}
+
 @test "postern-deliver.service runs deliver -d; the timer's service runs one pass" {
 	local svc=$TOP/contrib/postern-deliver.service once=$TOP/contrib/postern-deliver-once.service
 	[[ "$(unit_value "$svc" ExecStart)" == *"deliver -d "* ]]
