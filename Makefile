@@ -53,6 +53,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-submissions.conf postern-deliver.service \
 	postern-deliver-once.service postern-deliver.timer \
 	postern-pop3.socket postern-pop3@.service postern-pop3s.conf \
+	postern-smtpd-starttls.conf \
 	xinetd.postern inetd.conf tcpserver-run postern.sysusers postern.tmpfiles
 
 # The shared objects go in an archive, so that each program links only

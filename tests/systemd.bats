@@ -15,7 +15,7 @@ CACHE=${POSTERN_NSPAWN_CACHE:-/var/tmp/postern-nspawn}
 # Debian with systemd (what a server has), python3 for this test's
 # clients, and what step 1 installs, since the container has no network
 # (apt-get install then finds them installed).
-PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,python3,make,gcc,libc6-dev,openssl,stunnel4
+PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,python3,make,gcc,libc6-dev,openssl,stunnel4,tlswrapper
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (systemd-nspawn)"
@@ -281,5 +281,41 @@ print(b"\n".join(p.retr(1)[1]).decode()); p.quit()'
 	[ "${lines[0]}" = 1 ]
 	[[ "$output" == *"Subject: submitted"* ]]
 	run in_container systemctl --failed --no-legend
+	[ -z "$output" ]
+}
+
+@test "STARTTLS on port 25 under systemd: the shipped drop-in runs smtpd -t; smtplib starts TLS and sends" {
+	local steps
+	steps=$(deploy_steps)
+	boot_container
+	run_steps 1 "$steps"
+	run in_container sh -ec '
+		umask 077
+		cat /etc/postern/tls/key.pem /etc/postern/tls/cert.pem >/etc/postern/tls/smtpd.pem
+		mkdir -p /etc/systemd/system/postern-smtpd@.service.d
+		cp /usr/local/share/postern/contrib/postern-smtpd-starttls.conf \
+		    /etc/systemd/system/postern-smtpd@.service.d/
+		systemctl daemon-reload'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run in_container python3 -c '
+import smtplib, ssl
+s = smtplib.SMTP("127.0.0.1", 25, timeout=30)
+s.ehlo("client.example.net")
+print("STARTTLS offered:", s.has_extn("starttls"))
+s.starttls(context=ssl._create_unverified_context())
+s.ehlo("client.example.net")
+print(s.sendmail("bob@example.net", ["alice@example.org"],
+    "From: bob@example.net\r\nSubject: over tls\r\n\r\nencrypted\r\n"))
+s.quit()'
+	echo "$output"
+	[ "${lines[0]}" = "STARTTLS offered: True" ]
+	[ "${lines[1]}" = "{}" ]
+	wait_for_maildir 1
+	grep -q ' with ESMTPS$' "$ROOT"/var/mail/postern/example.org/alice/new/*
+	wait_for_journal 'postern-smtpd@*' 'starttls: client=127.0.0.1 handed to the TLS wrapper'
+	wait_for_journal 'postern-smtpd@*' 'tls: client=127.0.0.1 resumed encrypted'
+	run in_container systemctl --failed --no-legend
+	echo "$output"
 	[ -z "$output" ]
 }
