@@ -20,7 +20,8 @@ teardown() {
 	PORT=$PORT POP3PORT=$pop3port RUNDIR=$TESTDIR/run make -s -C "$TOP" run >"$TESTDIR/run.out" 2>&1 &
 	RUN_PID=$!
 	set +m
-	wait_port 127.0.0.1 "$PORT"
+	# make run builds first what an earlier make (other flags) left
+	wait_port 127.0.0.1 "$PORT" 300 || { cat "$TESTDIR/run.out"; false; }
 	wait_port 127.0.0.1 "$pop3port"
 	run smtp_raw 1 '' 1 'HELO c\r\n' 1 'MAIL FROM:<a@b.test>\r\n' 1 'RCPT TO:<you@example.org>\r\n' 1 'DATA\r\n' 1 'Subject: run\r\n\r\nhi from make run\r\n.\r\n' 1 'QUIT\r\n'
 	[[ "${lines[0]}" == "220 localhost ESMTP" ]]

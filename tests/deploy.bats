@@ -136,7 +136,7 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	    USER_ID= TLSCERT=$TESTDIR/smtpd.pem "$TOP/contrib/tcpserver-run" >"$TESTDIR/tcpserver.log" &
 	SS_PID=$!
 	wait_port 127.0.0.1 "$PORT"
-	run swaks --server 127.0.0.1 --port "$PORT" --tls --from a@b.test --to u@example.org
+	run timeout 120 swaks --server 127.0.0.1 --port "$PORT" --tls --from a@b.test --to u@example.org
 	echo "$output" | tail -15
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"<~  250 2.0.0 Ok: queued as "* ]]

@@ -137,10 +137,13 @@ start_socket_server() {
 	kill -0 "$SERVER_PID" || { echo "the socket server did not start" >&2; cat "$LOG" >&2; return 1; }
 }
 
+# wait_port HOST PORT [SECONDS]: until a connection is accepted (5 s,
+# or SECONDS: make run may have a build to do first).
 wait_port() {
-	python3 - "$1" "$2" <<'PY'
+	python3 - "$1" "$2" "${3:-5}" <<'PY'
 import socket, sys, time
-for _ in range(100):
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
     try:
         socket.create_connection((sys.argv[1], int(sys.argv[2])), 0.2).close()
         sys.exit(0)

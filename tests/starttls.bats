@@ -179,7 +179,7 @@ needs_tlswrapper() {
 	    3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 	WRAP_PID=$!
 	wait_port 127.0.0.1 "$PORT"
-	run swaks --server 127.0.0.1 --port "$PORT" --tls-on-connect --auth PLAIN \
+	run timeout 120 swaks --server 127.0.0.1 --port "$PORT" --tls-on-connect --auth PLAIN \
 	    --auth-user alice@example.org --auth-password s3cret-alice \
 	    --from alice@example.org --to x@remote.test
 	echo "$output" | tail -25
@@ -205,7 +205,7 @@ start_tlsexec() {	# start_tlsexec [SMTPD OPTION...]
 @test "smtpd -t: STARTTLS through Debian's tlswrapper; swaks --tls logs in (ESMTPSA), openssl s_client -starttls smtp and smtplib send" {
 	command -v swaks >/dev/null || skip "swaks is not installed"
 	start_tlsexec
-	run swaks --server 127.0.0.1 --port "$PORT" --tls --auth PLAIN --auth-user alice@example.org \
+	run timeout 120 swaks --server 127.0.0.1 --port "$PORT" --tls --auth PLAIN --auth-user alice@example.org \
 	    --auth-password s3cret-alice --from alice@example.org --to x@remote.test
 	echo "$output" | tail -30
 	[ "$status" -eq 0 ]

@@ -284,20 +284,30 @@ print(b"\n".join(p.retr(1)[1]).decode()); p.quit()'
 	[ -z "$output" ]
 }
 
-@test "STARTTLS on port 25 under systemd: the shipped drop-in runs smtpd -t; smtplib starts TLS and sends" {
+@test "STARTTLS under systemd: the shipped drop-ins run smtpd -t on 25 and 587 and pop3d -t on 110; smtplib and poplib start TLS" {
 	local steps
 	steps=$(deploy_steps)
 	boot_container
 	run_steps 1 "$steps"
 	run in_container sh -ec '
-		umask 077
-		cat /etc/postern/tls/key.pem /etc/postern/tls/cert.pem >/etc/postern/tls/smtpd.pem
-		mkdir -p /etc/systemd/system/postern-smtpd@.service.d
-		cp /usr/local/share/postern/contrib/postern-smtpd-starttls.conf \
-		    /etc/systemd/system/postern-smtpd@.service.d/
-		systemctl daemon-reload'
+		(umask 077; cat /etc/postern/tls/key.pem /etc/postern/tls/cert.pem >/etc/postern/tls/smtpd.pem)
+		mkdir -p /etc/postern-submission
+		cd /etc/postern-submission
+		printf "hostname mx.example.org\nsubmission yes\n" >smtpd.conf
+		ln -s ../postern/domains ../postern/users ../postern/passwd .
+		cd /usr/local/share/postern/contrib
+		cp postern-submission.socket postern-submission@.service \
+		    postern-pop3.socket postern-pop3@.service /etc/systemd/system/
+		for unit in postern-smtpd:postern-smtpd-starttls postern-submission:postern-submission-starttls \
+		    postern-pop3:postern-pop3-stls; do
+			mkdir -p "/etc/systemd/system/${unit%%:*}@.service.d"
+			cp "${unit#*:}.conf" "/etc/systemd/system/${unit%%:*}@.service.d/"
+		done
+		systemctl daemon-reload
+		systemctl enable --now postern-submission.socket postern-pop3.socket'
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# 25: STARTTLS offered; the message delivered, received with ESMTPS
 	run in_container python3 -c '
 import smtplib, ssl
 s = smtplib.SMTP("127.0.0.1", 25, timeout=30)
@@ -315,6 +325,34 @@ s.quit()'
 	grep -q ' with ESMTPS$' "$ROOT"/var/mail/postern/example.org/alice/new/*
 	wait_for_journal 'postern-smtpd@*' 'starttls: client=127.0.0.1 handed to the TLS wrapper'
 	wait_for_journal 'postern-smtpd@*' 'tls: client=127.0.0.1 resumed encrypted'
+	# 587: no AUTH before TLS; after it, login and send (ESMTPSA)
+	run in_container python3 -c '
+import smtplib, ssl
+s = smtplib.SMTP("127.0.0.1", 587, timeout=30)
+s.ehlo("laptop.example.net")
+print("AUTH before TLS:", s.has_extn("auth"))
+s.starttls(context=ssl._create_unverified_context())
+s.ehlo("laptop.example.net")
+s.login("alice@example.org", "a long secret")
+print(s.sendmail("alice@example.org", ["alice@example.org"],
+    "From: alice@example.org\r\nSubject: submitted over tls\r\n\r\nx\r\n"))
+s.quit()'
+	echo "$output"
+	[ "${lines[0]}" = "AUTH before TLS: False" ]
+	[ "${lines[1]}" = "{}" ]
+	wait_for_maildir 2
+	grep -q ' with ESMTPSA$' "$ROOT"/var/mail/postern/example.org/alice/new/*
+	# 110: no USER before STLS; after it, alice reads her two messages
+	run in_container python3 -c '
+import poplib, ssl
+p = poplib.POP3("127.0.0.1", 110, timeout=30)
+print("USER before STLS:", "USER" in p.capa())
+p.stls(ssl._create_unverified_context())
+p.user("alice@example.org"); p.pass_("a long secret")
+print(p.stat()[0]); p.quit()'
+	echo "$output"
+	[ "${lines[0]}" = "USER before STLS: False" ]
+	[ "${lines[1]}" = 2 ]
 	run in_container systemctl --failed --no-legend
 	echo "$output"
 	[ -z "$output" ]
