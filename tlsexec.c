@@ -87,7 +87,7 @@ tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
 	t->argv[n++] = (char *)"-f";
 	t->argv[n++] = (char *)cert;
 	t->argv[n++] = self;
-	for (size_t i = 0; resume[i] != NULL && i < TLSEXEC_ARGS_MAX; i++)
+	for (size_t i = 0; i < TLSEXEC_ARGS_MAX && resume[i] != NULL; i++)
 		t->argv[n++] = resume[i];
 	t->argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0 || (child = fork()) < 0) {
