@@ -54,7 +54,8 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-deliver-once.service postern-deliver.timer \
 	postern-pop3.socket postern-pop3@.service postern-pop3s.conf \
 	postern-smtpd-starttls.conf postern-submission-starttls.conf \
-	postern-pop3-stls.conf \
+	postern-pop3-stls.conf postern-submissions.socket \
+	postern-submissions@.service postern-pop3s.socket postern-pop3s@.service \
 	xinetd.postern inetd.conf tcpserver-run postern.sysusers postern.tmpfiles
 
 # The shared objects go in an archive, so that each program links only

@@ -284,7 +284,7 @@ print(b"\n".join(p.retr(1)[1]).decode()); p.quit()'
 	[ -z "$output" ]
 }
 
-@test "STARTTLS under systemd: the shipped drop-ins run smtpd -t on 25 and 587 and pop3d -t on 110; smtplib and poplib start TLS" {
+@test "TLS under systemd: drop-ins for STARTTLS on 25, 587 and STLS on 110 (smtpd/pop3d -t), units for 465 and 995 with tlswrapper; smtplib and poplib" {
 	local steps
 	steps=$(deploy_steps)
 	boot_container
@@ -297,14 +297,19 @@ print(b"\n".join(p.retr(1)[1]).decode()); p.quit()'
 		ln -s ../postern/domains ../postern/users ../postern/passwd .
 		cd /usr/local/share/postern/contrib
 		cp postern-submission.socket postern-submission@.service \
-		    postern-pop3.socket postern-pop3@.service /etc/systemd/system/
+		    postern-pop3.socket postern-pop3@.service \
+		    postern-submissions.socket postern-submissions@.service \
+		    postern-pop3s.socket postern-pop3s@.service /etc/systemd/system/
 		for unit in postern-smtpd:postern-smtpd-starttls postern-submission:postern-submission-starttls \
 		    postern-pop3:postern-pop3-stls; do
 			mkdir -p "/etc/systemd/system/${unit%%:*}@.service.d"
 			cp "${unit#*:}.conf" "/etc/systemd/system/${unit%%:*}@.service.d/"
 		done
 		systemctl daemon-reload
-		systemctl enable --now postern-submission.socket postern-pop3.socket'
+		# 995 is served by tlswrapper here, not by the stunnel of the guide
+		systemctl disable --now stunnel@postern-pop3s.service
+		systemctl enable --now postern-submission.socket postern-pop3.socket \
+		    postern-submissions.socket postern-pop3s.socket'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	# 25: STARTTLS offered; the message delivered, received with ESMTPS
@@ -353,6 +358,25 @@ print(p.stat()[0]); p.quit()'
 	echo "$output"
 	[ "${lines[0]}" = "USER before STLS: False" ]
 	[ "${lines[1]}" = 2 ]
+	# 465 and 995: TLS from the first byte (tlswrapper in front of -S);
+	# (the POP3 session above took alice's two out of new/)
+	run in_container python3 -c '
+import smtplib, ssl
+s = smtplib.SMTP_SSL("127.0.0.1", 465, context=ssl._create_unverified_context(), timeout=30)
+s.login("alice@example.org", "a long secret")
+print(s.sendmail("alice@example.org", ["alice@example.org"],
+    "From: alice@example.org\r\nSubject: on 465\r\n\r\nx\r\n"))
+s.quit()'
+	echo "$output"
+	[ "${lines[0]}" = "{}" ]
+	wait_for_maildir 1
+	run in_container python3 -c '
+import poplib, ssl
+p = poplib.POP3_SSL("127.0.0.1", 995, context=ssl._create_unverified_context(), timeout=30)
+p.user("alice@example.org"); p.pass_("a long secret")
+print(p.stat()[0]); p.quit()'
+	echo "$output"
+	[ "${lines[0]}" = 3 ]
 	run in_container systemctl --failed --no-legend
 	echo "$output"
 	[ -z "$output" ]
