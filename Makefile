@@ -56,7 +56,7 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 	postern-smtpd-starttls.conf postern-submission-starttls.conf \
 	postern-pop3-stls.conf postern-submissions.socket \
 	postern-submissions@.service postern-pop3s.socket postern-pop3s@.service \
-	xinetd.postern inetd.conf tcpserver-run postern.sysusers postern.tmpfiles
+	xinetd.postern xinetd.postern-tls inetd.conf tcpserver-run postern.sysusers postern.tmpfiles
 
 # The shared objects go in an archive, so that each program links only
 # those it uses: smtpd, without dns.o, needs no libresolv, and every

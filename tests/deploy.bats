@@ -82,6 +82,60 @@ session_ok() {	# a message through $PORT, and the client address it saw
 	pop3_session_ok "$POP_PORT"
 }
 
+@test "xinetd: the TLS entries, STARTTLS on 25 and 587 and STLS on 110 through tlswrapper" {
+	command -v xinetd >/dev/null || skip "xinetd is not installed"
+	command -v tlswrapper >/dev/null || skip "tlswrapper is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "xinetd switches users: needs root"
+	conf log syslog
+	pop3_setup
+	PORT=$(free_port)
+	SUB_PORT=$(free_port)
+	POP_PORT=$(free_port)
+	mkdir -p "$CONF/tls" "$CONF-submission"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$CONF/tls/smtpd.pem"
+	printf 'hostname mx.test\nsubmission yes\nauthdelay 0\n' >"$CONF-submission/smtpd.conf"
+	cp "$CONF/domains" "$CONF/passwd" "$CONF-submission/"
+	localize -e "s/= 25\$/= $PORT/" -e "s/= 587\$/= $SUB_PORT/" -e "s/= 110\$/= $POP_PORT/" \
+	    -e "s/ -u postern//" -e "s/flags\t\t= IPv6/bind\t\t= 127.0.0.1/" \
+	    "$TOP/contrib/xinetd.postern-tls" >"$TESTDIR/xinetd.conf"
+	xinetd -dontfork -f "$TESTDIR/xinetd.conf" -pidfile "$TESTDIR/xinetd.pid" 2>"$TESTDIR/xinetd.log" &
+	SS_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	wait_port 127.0.0.1 "$POP_PORT"
+	run timeout 120 python3 - "$PORT" "$SUB_PORT" "$POP_PORT" <<'PY'
+import poplib, smtplib, ssl, sys
+ctx = ssl._create_unverified_context()
+smtp, sub, pop = (int(a) for a in sys.argv[1:])
+s = smtplib.SMTP("127.0.0.1", smtp, timeout=30)
+s.starttls(context=ctx)
+print(s.sendmail("a@b.test", ["u@example.org"], "Subject: on 25\r\n\r\nx\r\n"))
+s.quit()
+s = smtplib.SMTP("127.0.0.1", sub, timeout=30)
+s.ehlo("c")
+print("AUTH before TLS:", s.has_extn("auth"))
+s.starttls(context=ctx)
+s.login("alice@example.org", "pw")
+print(s.sendmail("alice@example.org", ["u@example.org"], "Subject: on 587\r\n\r\nx\r\n"))
+s.quit()
+p = poplib.POP3("127.0.0.1", pop, timeout=30)
+print("USER before STLS:", "USER" in p.capa())
+p.stls(ctx)
+p.user("alice@example.org"); p.pass_("pw")
+print(p.retr(1)[1][0].decode()); p.quit()
+PY
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "{}" ]
+	[ "${lines[1]}" = "AUTH before TLS: False" ]
+	[ "${lines[2]}" = "{}" ]
+	[ "${lines[3]}" = "USER before STLS: False" ]
+	[ "${lines[4]}" = "Subject: deploy" ]
+	[ "$(queued_messages | grep -c ' with ESMTPS$')" -eq 1 ]
+	[ "$(queued_messages | grep -c ' with ESMTPSA$')" -eq 1 ]
+}
+
 @test "inetd: the shipped inetd.conf line under openbsd-inetd in debug mode" {
 	local inetd=${INETD:-}
 	[ -n "$inetd" ] || inetd=$(command -v inetd || true)

@@ -249,3 +249,27 @@ PY
 	[ "${lines[0]}" = "+OK Begin TLS negotiation" ]
 	[ "${lines[1]}" = "-ERR Command not valid in this state" ]
 }
+
+@test "pop3d -t: fetchmail starts TLS with STLS (sslproto) and pulls the mail" {
+	command -v fetchmail >/dev/null || skip "fetchmail is not installed"
+	printf 'Subject: one\n\nfirst over tls\n' >"$MAILDIR/new/1700000000.M1P1Q1.h"
+	printf 'Subject: two\n\nsecond over tls\n' >"$MAILDIR/new/1700000001.M1P1Q1.h"
+	start_tlsexec_pop
+	cat >"$TESTDIR/fetchmailrc" <<RC
+set no syslog
+poll 127.0.0.1 with proto POP3 port $PORT
+    user "alice@example.org" there with password "s3cret" is "$(id -un)" here
+    sslproto 'TLS1.2+' no sslcertck
+    mda "cat >> $TESTDIR/fetched"
+RC
+	chmod 600 "$TESTDIR/fetchmailrc"
+	run timeout 120 env HOME="$TESTDIR" fetchmail -v -f "$TESTDIR/fetchmailrc" --pidfile "$TESTDIR/fm.pid"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"STLS"* ]]
+	[ "$(grep -c '^Subject: ' "$TESTDIR/fetched")" -eq 2 ]
+	grep -qx 'second over tls' "$TESTDIR/fetched"
+	grep -q 'pop3: client=127.0.0.1 handed to the TLS wrapper' "$LOG"
+	# without authplaintext, a login only after STLS: fetchmail's went over TLS
+	grep -q 'pop3: client=127.0.0.1 resumed encrypted' "$LOG"
+}
