@@ -273,3 +273,25 @@ RC
 	# without authplaintext, a login only after STLS: fetchmail's went over TLS
 	grep -q 'pop3: client=127.0.0.1 resumed encrypted' "$LOG"
 }
+
+@test "POP3S (995 style): tcpserver and Debian's tlswrapper in front of pop3d -S; curl pop3s:// reads" {
+	command -v curl >/dev/null || skip "curl is not installed"
+	command -v tlswrapper >/dev/null || skip "tlswrapper is not installed"
+	command -v tcpserver >/dev/null || skip "tcpserver is not installed"
+	[ "$(id -u)" -eq 0 ] || skip "tlswrapper jails itself: needs root"
+	sed -i '/authplaintext/d' "$CONF/smtpd.conf"
+	printf 'Subject: s\n\nimplicit tls\n' >"$MAILDIR/new/1700000000.M1P1Q1.h"
+	openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=mx.test -days 1 \
+	    -keyout "$TESTDIR/key.pem" -out "$TESTDIR/cert.pem" 2>/dev/null
+	cat "$TESTDIR/key.pem" "$TESTDIR/cert.pem" >"$TESTDIR/all.pem"
+	PORT=$(free_port)
+	tcpserver -HRl0 127.0.0.1 "$PORT" tlswrapper -f "$TESTDIR/all.pem" "$POP3D" -S -C "$CONF" \
+	    2>"$LOG" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	WRAP_PID=$!
+	wait_port 127.0.0.1 "$PORT"
+	run timeout 120 curl -sS -k -u alice@example.org:s3cret "pop3s://127.0.0.1:$PORT/1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"implicit tls"* ]]
+	grep -q 'client=127.0.0.1' "$LOG"
+}
