@@ -135,26 +135,6 @@ parse_args(int argc, char **argv, struct options *o)
 		usage();
 }
 
-/* -t: as smtpd's (tlsexec.c); the encrypted part is pop3d -T. */
-static int
-prepare_tlsexec(struct tlsexec *t, const struct options *o, char *err,
-    size_t errlen)
-{
-	char *resume[TLSEXEC_ARGS_MAX];
-	size_t n = 0;
-
-	resume[n++] = (char *)"-T";
-	resume[n++] = (char *)"-C";
-	resume[n++] = (char *)o->confdir;
-	if (o->user != NULL) {
-		resume[n++] = (char *)"-u";
-		resume[n++] = (char *)o->user;
-	}
-	resume[n] = NULL;
-	return tlsexec_prepare(t, o->wrapper, o->tlscert, resume, err,
-	    errlen);
-}
-
 int
 main(int argc, char **argv)
 {
@@ -174,8 +154,10 @@ main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pop3d");
-	if (o.tlscert != NULL &&
-	    prepare_tlsexec(&tlsexec, &o, tls_err, sizeof tls_err) == 0)
+	/* -t: as smtpd's (tlsexec.c); the encrypted part is pop3d -T. */
+	if (o.tlscert != NULL && tlsexec_prepare(&tlsexec,
+	    &(struct tlsexec_args){ o.wrapper, o.tlscert, o.confdir, NULL,
+	    o.user }, tls_err, sizeof tls_err) == 0)
 		tls_by_exec = 1;
 	/* Before any input, configuration included, is read. */
 	if (o.user != NULL && drop_privileges(o.user, err, sizeof err) < 0)

@@ -155,33 +155,6 @@ parse_args(int argc, char **argv, struct options *o)
 		usage();
 }
 
-/*
- * -t: the parent that will run the wrapper forks off here, before the
- * privileges go (tlsexec.c).  The encrypted part is this program again,
- * with -T (no greeting, encrypted, socket line rules over the wrapper's
- * pipes) and the same directories and user.  0: STARTTLS offered.
- */
-static int
-prepare_tlsexec(struct tlsexec *t, const struct options *o, char *err,
-    size_t errlen)
-{
-	char *resume[TLSEXEC_ARGS_MAX];
-	size_t n = 0;
-
-	resume[n++] = (char *)"-T";
-	resume[n++] = (char *)"-C";
-	resume[n++] = (char *)o->confdir;
-	resume[n++] = (char *)"-Q";
-	resume[n++] = (char *)o->queuedir;
-	if (o->user != NULL) {
-		resume[n++] = (char *)"-u";
-		resume[n++] = (char *)o->user;
-	}
-	resume[n] = NULL;
-	return tlsexec_prepare(t, o->wrapper, o->tlscert, resume, err,
-	    errlen);
-}
-
 #define RESOLV_CONF "/etc/resolv.conf"
 
 int
@@ -209,8 +182,11 @@ main(int argc, char **argv)
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	log_init("smtpd");
-	if (o.tlscert != NULL &&
-	    prepare_tlsexec(&tlsexec, &o, tls_err, sizeof tls_err) == 0) {
+	/* -t: the parent that will run the wrapper forks off here, before
+	 * the privileges go (tlsexec.c); the encrypted part is smtpd -T. */
+	if (o.tlscert != NULL && tlsexec_prepare(&tlsexec,
+	    &(struct tlsexec_args){ o.wrapper, o.tlscert, o.confdir,
+	    o.queuedir, o.user }, tls_err, sizeof tls_err) == 0) {
 		tls_by_exec = 1;
 		io.starttls = tlsexec_starttls;
 		io.starttls_ctx = &tlsexec;

@@ -57,13 +57,15 @@ wait_for_switch(struct tlsexec *t, pid_t child, int fd)
 }
 
 /*
- * Forks, to run "wrapper -f cert THIS-PROGRAM resume..." when the
- * session asks.  Returns 0 in the child, which goes on with the session;
- * -1 with err when it cannot (then there is no STARTTLS).
+ * Forks, to run "wrapper -f cert THIS-PROGRAM -T -C confdir [-Q
+ * queuedir] [-u user]" when the session asks: the same program for the
+ * encrypted part, with the same directories and user.  Returns 0 in the
+ * child, which goes on with the session; -1 with err when it cannot
+ * (then there is no STARTTLS).
  */
 int
-tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
-    char *const *resume, char *err, size_t errlen)
+tlsexec_prepare(struct tlsexec *t, const struct tlsexec_args *a, char *err,
+    size_t errlen)
 {
 	static char self[4096];
 	ssize_t len;
@@ -73,7 +75,7 @@ tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
 
 	if (geteuid() != 0) {
 		snprintf(err, errlen, "STARTTLS through %s needs root (the "
-		    "wrapper jails itself): not offered", wrapper);
+		    "wrapper jails itself): not offered", a->wrapper);
 		return -1;
 	}
 	len = readlink("/proc/self/exe", self, sizeof self - 1);
@@ -83,12 +85,21 @@ tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
 		return -1;
 	}
 	self[len] = '\0';
-	t->argv[n++] = (char *)wrapper;
+	t->argv[n++] = (char *)a->wrapper;
 	t->argv[n++] = (char *)"-f";
-	t->argv[n++] = (char *)cert;
+	t->argv[n++] = (char *)a->cert;
 	t->argv[n++] = self;
-	for (size_t i = 0; i < TLSEXEC_ARGS_MAX && resume[i] != NULL; i++)
-		t->argv[n++] = resume[i];
+	t->argv[n++] = (char *)"-T";
+	t->argv[n++] = (char *)"-C";
+	t->argv[n++] = (char *)a->confdir;
+	if (a->queuedir != NULL) {
+		t->argv[n++] = (char *)"-Q";
+		t->argv[n++] = (char *)a->queuedir;
+	}
+	if (a->user != NULL) {
+		t->argv[n++] = (char *)"-u";
+		t->argv[n++] = (char *)a->user;
+	}
 	t->argv[n] = NULL;
 	if (pipe2(p, O_CLOEXEC) < 0 || (child = fork()) < 0) {
 		snprintf(err, errlen, "STARTTLS not offered: %s",

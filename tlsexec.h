@@ -7,15 +7,19 @@
 
 #include <stddef.h>
 
-#define TLSEXEC_ARGS_MAX 16
-
 struct tlsexec {
 	int request_fd;		/* the session's end: 'T' asks for the switch */
-	char *argv[TLSEXEC_ARGS_MAX + 8];	/* the wrapper and what it runs */
+	char *argv[16];		/* the wrapper and what it runs */
 };
 
-int tlsexec_prepare(struct tlsexec *t, const char *wrapper, const char *cert,
-    char *const *resume, char *err, size_t errlen);
+/* What the wrapper runs the program with: smtpd's -Q, and -u, or NULL. */
+struct tlsexec_args {
+	const char *wrapper, *cert;
+	const char *confdir, *queuedir, *user;
+};
+
+int tlsexec_prepare(struct tlsexec *t, const struct tlsexec_args *a,
+    char *err, size_t errlen);
 int tlsexec_starttls(void *ctx);
 
 #endif
