@@ -63,13 +63,14 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # library not loaded is time saved on each connection (bench/start).
 COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
 	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o \
-	dsn.o envelope.o masquerade.o
+	dsn.o envelope.o masquerade.o base64.o nexthop.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o tlsexec.o session.o message.o body.o client.o \
 	checks.o clientcheck.o dnsbl.o dnsq.o policy.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
-DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o bounce.o list.o privdrop.o \
+DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o smtpconn.o \
+	tlsclient.o tlslog.o smtpauth.o bounce.o list.o privdrop.o \
 	$(COMMON)
 POP3D_OBJS = pop3d.o pop3.o mailbox.o wire.o md5.o driver.o tlsexec.o client.o \
 	maildir.o privdrop.o auth.o $(COMMON)

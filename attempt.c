@@ -129,7 +129,7 @@ deliver_domain(struct attempt *t, const char *domain, char *const *domains)
 	struct msg_state *st = &t->st;
 	struct remote_rcpt *rr = calloc(st->nrcpts, sizeof *rr);
 	size_t *index = calloc(st->nrcpts, sizeof *index), n = 0;
-	char relay[300], sender_dsn[DSN_PARAMS_MAX + 1];
+	char relay[400], sender_dsn[DSN_PARAMS_MAX + 1];
 	char (*rcpt_dsn)[DSN_PARAMS_MAX + 1] = calloc(st->nrcpts,
 	    sizeof *rcpt_dsn);
 	struct remote_sender from = { st->sender, sender_dsn };

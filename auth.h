@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "base64.h"
 #include "config.h"
 
 enum auth_result {
@@ -23,6 +24,5 @@ enum auth_result auth_check_apop(const struct config *c, const char *user,
     const char *stamp, const char *digest);
 int auth_plain_split(char *data, size_t len, const char **user,
     char **password);
-int base64_decode(const char *in, char *out, size_t outsize, size_t *outlen);
 
 #endif

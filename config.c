@@ -21,6 +21,7 @@
 #include "conffile.h"
 #include "dnslist.h"
 #include "log.h"
+#include "nexthop.h"
 #include "util.h"
 
 static int
@@ -143,6 +144,21 @@ apply_checks_setting(struct config *c, const char *key, const char *v)
 	return -2;
 }
 
+/* deliver's TLS: the level for MX hosts, the program, the CAs. */
+static int
+apply_tls_setting(struct config *c, const char *key, const char *v)
+{
+	if (strcmp(key, "tlslevel") == 0)
+		return tls_level_parse(v, &c->tlslevel);
+	if (strcmp(key, "tlsclient") == 0)
+		return v[0] != '/' || str_copy(c->tlsclient, v,
+		    sizeof c->tlsclient) >= sizeof c->tlsclient ? -1 : 0;
+	if (strcmp(key, "tlscafile") == 0)
+		return v[0] != '/' || str_copy(c->tlscafile, v,
+		    sizeof c->tlscafile) >= sizeof c->tlscafile ? -1 : 0;
+	return apply_checks_setting(c, key, v);
+}
+
 /* Returns 0 when the key and value were understood, -1 otherwise. */
 static int
 apply_setting(struct config *c, const char *key, const char *v)
@@ -244,7 +260,7 @@ apply_setting(struct config *c, const char *key, const char *v)
 		    str_copy(c->recipient_delimiter, v,
 		    sizeof c->recipient_delimiter) <
 		    sizeof c->recipient_delimiter ? 0 : -1;
-	return apply_checks_setting(c, key, v);
+	return apply_tls_setting(c, key, v);
 }
 
 static int
@@ -313,6 +329,8 @@ config_defaults(struct config *c, const char *dir)
 	c->connecttimeout = 30;
 	c->messagetimeout = 3600;
 	c->maxmxaddresses = 5;
+	c->tlslevel = TLS_MAY;
+	str_copy(c->tlsclient, "/usr/bin/gnutls-cli", sizeof c->tlsclient);
 	c->pop3timeout = 600;	/* RFC 1939: at least ten minutes */
 	c->maxsessiontime = 3600;
 	c->strictsync = 1;

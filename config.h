@@ -20,6 +20,14 @@
 
 enum barelf_policy { BARELF_NORMALIZE, BARELF_REJECT };
 
+/* How much TLS deliver demands of a next hop (Postfix's levels). */
+enum tls_level {
+	TLS_NONE,	/* clear text */
+	TLS_MAY,	/* STARTTLS when offered, else clear text */
+	TLS_ENCRYPT,	/* TLS or nothing; the certificate is not checked */
+	TLS_VERIFY	/* TLS with a verified certificate chain and name */
+};
+
 #define DNSLIST_MAX 16
 #define POLICY_MAX 4
 
@@ -63,6 +71,9 @@ struct config {
 	unsigned connecttimeout;	/* deliver: each connect */
 	unsigned messagetimeout;	/* deliver: one attempt at one message */
 	unsigned maxmxaddresses;	/* deliver: addresses per domain and attempt */
+	enum tls_level tlslevel;	/* deliver: MX hosts and domain routes */
+	char tlsclient[1024];		/* deliver: the TLS program */
+	char tlscafile[1024];		/* deliver: trusted CAs; "" the system's */
 	unsigned pop3timeout;
 	unsigned maxsessiontime;
 	unsigned greetdelay;

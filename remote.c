@@ -4,14 +4,16 @@
  * "*" smarthost), else from MX records, else from the domain itself;
  * each address of each host is tried in turn until one takes the
  * transaction.  EHLO, falling back to HELO; SIZE, 8BITMIME, SMTPUTF8 and
- * PIPELINING when offered; dot-stuffing and CRLF on the wire.
+ * PIPELINING when offered; dot-stuffing and CRLF on the wire.  TLS as
+ * the route or tlslevel asks (STARTTLS, or SMTPS from the first byte,
+ * through the TLS program: smtpconn.c), and AUTH to a route's host with
+ * credentials (smtpauth.c).
  *
- * Every remote server is hostile: it may answer slowly, a line at a time,
- * forever.  So each exchange has a deadline that its lines do not
- * re-arm (connecttimeout for the connect, timeout for each reply, and
- * the body at least 1 KiB a second), a reply has at most REPLY_LINES_MAX
- * lines and REPLY_OCTETS_MAX octets, at most maxmxaddresses addresses
- * are tried, and nothing goes past the end of the whole attempt.
+ * Every remote server is hostile: deadlines that lines do not re-arm
+ * (connecttimeout for the connect, timeout for each reply, and the body
+ * at least 1 KiB a second), replies of bounded size (smtpconn.c), at
+ * most maxmxaddresses addresses tried, nothing past the end of the
+ * whole attempt.
  */
 #include "remote.h"
 
@@ -29,36 +31,21 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+
 #include "address.h"
 #include "dns.h"
+#include "log.h"
 #include "masquerade.h"
+#include "nexthop.h"
 #include "route.h"
+#include "smtpauth.h"
+#include "smtpconn.h"
 #include "srs.h"
 #include "tables.h"
 #include "util.h"
 
-#define REPLY_LINES_MAX 100
-#define REPLY_OCTETS_MAX 65536
 #define BODY_MIN_RATE 1024	/* octets a second the body may not fall below */
-
-struct reply {
-	int code;
-	char text[512];		/* the first line, without the code */
-	char all[2048];		/* every line, for EHLO keywords */
-};
-
-struct conn {
-	int fd;
-	int broken;
-	long long deadline;	/* of the current exchange, monotonic ms */
-	long long end;		/* of the whole attempt, monotonic ms */
-	const char *why;	/* why the connection broke */
-	char in[4096];
-	size_t inlen, inpos;
-	char out[65536];
-	size_t outlen;
-	char name[300];		/* host[address]:port, for logs */
-};
 
 struct job {
 	const struct config *c;
@@ -76,227 +63,23 @@ struct job {
 	int eightbit;
 	int needs_utf8;
 	unsigned long long size;
+	enum tls_level tls;	/* what the hosts being tried must give */
+	int implicit;		/* SMTPS: TLS from the first byte */
+	int has_cred;		/* log in with cred (a route's host) */
+	struct smtpauth_cred cred;
 	char lasterr[STATE_REASON_MAX + 1];
 };
 
-/* The next exchange may take seconds, never past the attempt's end. */
-static void
-expect_within(struct conn *k, unsigned long long seconds)
-{
-	long long limit = monotonic_ms() + (long long)seconds * 1000;
-
-	k->deadline = limit < k->end ? limit : k->end;
-}
-
-/* 1 ready, 0 the deadline passed, -1 error. */
-static int
-wait_fd(int fd, short events, long long deadline)
-{
-	struct pollfd p = { .fd = fd, .events = events };
-	long long left;
-	int r;
-
-	do {
-		left = deadline - monotonic_ms();
-		if (left <= 0)
-			return 0;
-		r = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
-	} while (r < 0 && errno == EINTR);
-	return r;
-}
-
-static void
-conn_break(struct conn *k, const char *why)
-{
-	if (!k->broken)
-		k->why = why;
-	k->broken = 1;
-}
-
-static int
-conn_open(struct conn *k, const struct addrinfo *ai)
-{
-	int err = 0;
-	socklen_t len = sizeof err;
-
-	k->fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-	    SOCK_NONBLOCK, ai->ai_protocol);
-	if (k->fd < 0)
-		return -1;
-	if (connect(k->fd, ai->ai_addr, ai->ai_addrlen) < 0 &&
-	    errno != EINPROGRESS)
-		goto fail;
-	if (wait_fd(k->fd, POLLOUT, k->deadline) <= 0) {
-		errno = ETIMEDOUT;
-		goto fail;
-	}
-	if (getsockopt(k->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err) {
-		errno = err ? err : errno;
-		goto fail;
-	}
-	return 0;
-fail:
-	err = errno;
-	close(k->fd);
-	k->fd = -1;
-	errno = err;
-	return -1;
-}
-
-static void
-conn_flush(struct conn *k)
-{
-	size_t off = 0;
-
-	while (off < k->outlen && !k->broken) {
-		ssize_t w;
-		if (wait_fd(k->fd, POLLOUT, k->deadline) <= 0) {
-			conn_break(k, "timed out");
-			break;
-		}
-		w = send(k->fd, k->out + off, k->outlen - off,
-		    MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (w <= 0) {
-			conn_break(k, "lost connection");
-			break;
-		}
-		off += (size_t)w;
-	}
-	k->outlen = 0;
-}
-
-static void
-conn_put(struct conn *k, const char *p, size_t n)
-{
-	while (n > 0) {
-		size_t room = sizeof k->out - k->outlen, c = n < room ? n : room;
-		memcpy(k->out + k->outlen, p, c);
-		k->outlen += c;
-		p += c;
-		n -= c;
-		if (k->outlen == sizeof k->out)
-			conn_flush(k);
-	}
-}
-
-static void PRINTF_LIKE(2, 3)
-conn_cmd(struct conn *k, const char *fmt, ...)
-{
-	char line[1200];
-	va_list ap;
-	size_t n;
-
-	va_start(ap, fmt);
-	n = format_clamped(line, sizeof line, fmt, ap);
-	va_end(ap);
-	conn_put(k, line, n);
-	conn_put(k, "\r\n", 2);
-}
-
-/*
- * One line, without its line end; longer lines are cut, not buffered.
- * *budget is what the reply may still take, line ends included.
- */
-static int
-conn_line(struct conn *k, char *line, size_t size, size_t *budget)
-{
-	size_t len = 0;
-
-	for (;;) {
-		if (k->inpos == k->inlen) {
-			ssize_t r;
-			if (k->broken)
-				return -1;
-			if (wait_fd(k->fd, POLLIN, k->deadline) <= 0) {
-				conn_break(k, "timed out");
-				return -1;
-			}
-			r = read_retry(k->fd, k->in, sizeof k->in);
-			if (r <= 0) {
-				conn_break(k, "lost connection");
-				return -1;
-			}
-			k->inlen = (size_t)r;
-			k->inpos = 0;
-		}
-		if (*budget == 0) {
-			conn_break(k, "reply too long");
-			return -1;
-		}
-		(*budget)--;
-		char ch = k->in[k->inpos++];
-		if (ch == '\n')
-			break;
-		if (ch != '\r' && len + 1 < size)
-			line[len++] = ch;
-	}
-	line[len] = '\0';
-	return 0;
-}
-
-static int
-bad_reply(struct conn *k, struct reply *r, const char *why)
-{
-	conn_break(k, why);
-	r->code = -1;
-	str_copy(r->text, k->why, sizeof r->text);
-	return -1;
-}
-
-/* One whole reply, within the deadline of the exchange it answers. */
-static int
-read_reply(struct conn *k, struct reply *r)
-{
-	char line[1024];
-	size_t all = 0, budget = REPLY_OCTETS_MAX;
-
-	r->all[0] = '\0';
-	for (unsigned n = 0;; n++) {
-		if (n == REPLY_LINES_MAX)
-			return bad_reply(k, r, "reply of too many lines");
-		if (conn_line(k, line, sizeof line, &budget) < 0)
-			return bad_reply(k, r, "lost connection");
-		if (strlen(line) < 3 || line[0] < '2' || line[0] > '5')
-			return bad_reply(k, r, "malformed reply");
-		all += (size_t)snprintf(r->all + all, sizeof r->all - all,
-		    "%s\n", line + (strlen(line) > 4 ? 4 : 3));
-		if (all >= sizeof r->all)
-			all = sizeof r->all - 1;
-		if (line[3] != '-') {
-			r->code = (line[0] - '0') * 100 + (line[1] - '0') * 10 +
-			    (line[2] - '0');
-			str_copy(r->text, line, sizeof r->text);
-			return 0;
-		}
-	}
-}
+/* transaction(): this address may be tried again without TLS */
+#define RETRY_CLEAR 1
 
 /* The reply to what was just sent, within timeout. */
 static int
 await_reply(struct conn *k, const struct job *j, struct reply *r)
 {
-	expect_within(k, j->c->timeout);
+	conn_expect_within(k, j->c->timeout);
 	conn_flush(k);
-	return read_reply(k, r);
-}
-
-static int
-has_keyword(const struct reply *r, const char *kw)
-{
-	size_t n = strlen(kw);
-	const char *p = r->all;
-
-	while (*p) {
-		if (strncasecmp(p, kw, n) == 0 && (p[n] == '\n' || p[n] == ' '))
-			return 1;
-		p = strchr(p, '\n');
-		if (p == NULL)
-			break;
-		p++;
-	}
-	return 0;
+	return conn_read_reply(k, r);
 }
 
 static enum delivery_result
@@ -422,7 +205,7 @@ lost:
 static int
 check_utf8(struct conn *k, struct job *j, const struct reply *ehlo)
 {
-	if (!j->needs_utf8 || has_keyword(ehlo, "SMTPUTF8"))
+	if (!j->needs_utf8 || reply_has_keyword(ehlo, "SMTPUTF8"))
 		return 0;
 	for (size_t i = 0; i < j->n; i++) {
 		j->r[i].result = DELIVERY_FAIL;
@@ -464,10 +247,10 @@ send_mail_from(struct conn *k, struct job *j, const struct reply *ehlo)
 	const char *from = outgoing_sender(j, srs, sizeof srs);
 	char sizeparam[32] = "";
 
-	if (has_keyword(ehlo, "SIZE"))
+	if (reply_has_keyword(ehlo, "SIZE"))
 		snprintf(sizeparam, sizeof sizeparam, " SIZE=%llu", j->size);
 	conn_cmd(k, "MAIL FROM:<%s>%s%s%s%s%s", from, sizeparam,
-	    j->eightbit && has_keyword(ehlo, "8BITMIME") ? " BODY=8BITMIME" :
+	    j->eightbit && reply_has_keyword(ehlo, "8BITMIME") ? " BODY=8BITMIME" :
 	    "", j->needs_utf8 ? " SMTPUTF8" : "",
 	    j->dsn && j->sender_dsn[0] ? " " : "", j->dsn ? j->sender_dsn : "");
 }
@@ -558,7 +341,7 @@ lmtp_replies(struct conn *k, struct job *j)
 	for (size_t i = 0; i < j->n; i++) {
 		if (j->r[i].result != DELIVERY_DEFER || j->r[i].reason[0] != '\0')
 			continue;	/* refused at RCPT: no reply comes */
-		expect_within(k, j->c->timeout);
+		conn_expect_within(k, j->c->timeout);
 		if (await_reply(k, j, &r) < 0) {
 			all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
 			return;
@@ -573,7 +356,7 @@ body(struct conn *k, struct job *j)
 {
 	struct reply r;
 
-	expect_within(k, j->c->timeout + j->size / BODY_MIN_RATE);
+	conn_expect_within(k, j->c->timeout + j->size / BODY_MIN_RATE);
 	if (send_body(k, j->msg) < 0) {
 		all_pending(j, DELIVERY_DEFER, k, &r, "end of data");
 		return;
@@ -589,31 +372,119 @@ body(struct conn *k, struct job *j)
 	all_pending(j, class_of(r.code), k, &r, "end of data");
 }
 
+static void
+quit(struct conn *k, const struct job *j)
+{
+	if (k->broken)
+		return;
+	conn_cmd(k, "QUIT");
+	conn_expect_within(k, j->c->timeout);
+	conn_flush(k);
+}
+
+/* The handshake failed (or the session broke in it): why, and what next. */
+static int
+handshake_failed(struct conn *k, struct job *j)
+{
+	snprintf(j->lasterr, sizeof j->lasterr, "4.7.5 TLS handshake with %s "
+	    "failed: %s", k->name, tlslog_reason(&k->tls->log));
+	if (j->tls != TLS_MAY)
+		return -1;
+	log_msg(LOG_INFO, "%s; trying again in clear text (tlslevel may)",
+	    j->lasterr);
+	return RETRY_CLEAR;
+}
+
+/*
+ * STARTTLS when the level asks for it and the host offers it, then EHLO
+ * again (RFC 3207: what was said before TLS is forgotten).  0 go on,
+ * encrypted or in clear text as the level allows; -1 try another host;
+ * RETRY_CLEAR.
+ */
+static int
+start_tls(struct conn *k, struct job *j, struct reply *ehlo)
+{
+	struct reply r;
+
+	if (k->tls == NULL || k->encrypted)
+		return 0;
+	if (!reply_has_keyword(ehlo, "STARTTLS")) {
+		if (j->tls == TLS_MAY)
+			return 0;
+		snprintf(j->lasterr, sizeof j->lasterr, "4.7.4 TLS is required, "
+		    "but was not offered by %s", k->name);
+		quit(k, j);
+		return -1;
+	}
+	conn_cmd(k, "STARTTLS");
+	if (await_reply(k, j, &r) < 0 || r.code != 220) {
+		if (j->tls == TLS_MAY && !k->broken)
+			return 0;
+		snprintf(j->lasterr, sizeof j->lasterr, "4.7.5 %s refused "
+		    "STARTTLS: %s", k->name, r.text);
+		quit(k, j);
+		return -1;
+	}
+	conn_expect_within(k, j->c->timeout);
+	if (tlsclient_handshake(k->tls, k->deadline) < 0)
+		return handshake_failed(k, j);
+	k->encrypted = 1;
+	conn_cmd(k, "EHLO %s", j->c->hostname);
+	if (await_reply(k, j, ehlo) == 0 && ehlo->code == 250)
+		return 0;
+	if (k->broken)
+		return handshake_failed(k, j);
+	snprintf(j->lasterr, sizeof j->lasterr, "4.4.2 %s refused EHLO in TLS: "
+	    "%s", k->name, ehlo->text);
+	quit(k, j);
+	return -1;
+}
+
+/* AUTH with the route's credentials: the whole transaction waits on it. */
+static int
+log_in(struct conn *k, struct job *j, const struct reply *ehlo)
+{
+	char why[STATE_REASON_MAX + 1];
+
+	if (!j->has_cred ||
+	    smtpauth_login(k, &j->cred, ehlo, j->c->timeout, why,
+	    sizeof why) == 0)
+		return 0;
+	for (size_t i = 0; i < j->n; i++) {
+		j->r[i].result = DELIVERY_DEFER;
+		str_copy(j->r[i].reason, why, sizeof j->r[i].reason);
+	}
+	quit(k, j);
+	return -1;
+}
+
 /*
  * One transaction on an open connection.  Returns -1 when this host did
- * not get as far as answering for the recipients (try the next one).
+ * not get as far as answering for the recipients (try the next one),
+ * RETRY_CLEAR when this address may be tried again without TLS.
  */
 static int
 transaction(struct conn *k, struct job *j)
 {
 	struct reply ehlo;
+	int e;
 
 	if (greet(k, j, &ehlo) < 0)
 		return -1;
+	if ((e = start_tls(k, j, &ehlo)) != 0)
+		return e;
+	if (log_in(k, j, &ehlo) < 0)
+		return 0;
 	if (check_utf8(k, j, &ehlo) < 0)
 		return 0;
-	j->pipelining = has_keyword(&ehlo, "PIPELINING");
-	j->dsn = has_keyword(&ehlo, "DSN");
+	j->pipelining = reply_has_keyword(&ehlo, "PIPELINING");
+	j->dsn = reply_has_keyword(&ehlo, "DSN");
 	j->accepted = 0;
 	if (envelope(k, j, &ehlo) == 0)
 		body(k, j);
 	for (size_t i = 0; i < j->n; i++)
 		j->r[i].dsn_passed = j->dsn && j->r[i].result == DELIVERY_OK;
-	if (!k->broken) {	/* its reply changes nothing: not waited for */
-		conn_cmd(k, "QUIT");
-		expect_within(k, j->c->timeout);
-		conn_flush(k);
-	}
+	quit(k, j);	/* its reply changes nothing: not waited for */
 	return 0;
 }
 
@@ -627,6 +498,20 @@ name_conn(struct conn *k, const char *host, const struct addrinfo *ai,
 	    0, NI_NUMERICHOST) != 0)
 		str_copy(addr, "?", sizeof addr);
 	snprintf(k->name, sizeof k->name, "%s[%s]:%u", host, addr, port);
+}
+
+/* The relay for the log: where, and how it was encrypted. */
+static void
+name_relay(const struct conn *k, char *relay, size_t relaysize)
+{
+	const struct tlslog *l = k->tls ? &k->tls->log : NULL;
+
+	if (l == NULL || !k->encrypted)
+		snprintf(relay, relaysize, "%s tls=none", k->name);
+	else
+		snprintf(relay, relaysize, "%s tls=%s/%s", k->name,
+		    l->protocol[0] ? l->protocol : "TLS",
+		    l->trusted ? "verified" : "unverified");
 }
 
 /* May another address be tried?  Not past the limit or the attempt's end. */
@@ -658,8 +543,7 @@ try_unix(struct job *j, const char *path, char *relay, size_t relaysize)
 	struct conn k;
 	int e;
 
-	memset(&k, 0, sizeof k);
-	k.end = j->end;
+	conn_init(&k, j->end);
 	snprintf(k.name, sizeof k.name, "unix:%s", path);
 	if (str_copy(sun.sun_path, path, sizeof sun.sun_path) >=
 	    sizeof sun.sun_path) {
@@ -667,17 +551,72 @@ try_unix(struct job *j, const char *path, char *relay, size_t relaysize)
 		    "long", k.name);
 		return -2;
 	}
-	expect_within(&k, j->c->connecttimeout);
+	conn_expect_within(&k, j->c->connecttimeout);
 	if (conn_open(&k, &ai) < 0) {
 		snprintf(j->lasterr, sizeof j->lasterr,
 		    "4.4.1 connect to %s: %s", k.name, strerror(errno));
 		return -1;
 	}
 	e = transaction(&k, j);
-	close(k.fd);
+	conn_close(&k);
 	if (e == 0)
 		str_copy(relay, k.name, relaysize);
 	return e;
+}
+
+static int
+is_address(const char *host)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, host, buf) == 1 ||
+	    inet_pton(AF_INET6, host, buf) == 1;
+}
+
+/*
+ * Opens k to one address of host: through the TLS program unless the
+ * level is none (or may, without the program: clear text, logged).
+ */
+static int
+open_one(struct conn *k, struct tlsclient *t, struct job *j,
+    const char *host, const struct addrinfo *ai, unsigned short port,
+    int clear)
+{
+	char addr[NI_MAXHOST], why[200];
+	struct tlsclient_opts o = { .program = j->c->tlsclient,
+	    .cafile = j->c->tlscafile, .address = addr, .port = port,
+	    .name = is_address(host) ? "" : host, .implicit = j->implicit,
+	    .verify = j->tls == TLS_VERIFY };
+
+	conn_expect_within(k, j->c->connecttimeout);
+	if (j->tls == TLS_MAY && !clear && access(j->c->tlsclient, X_OK) < 0) {
+		static int warned;
+		if (!warned++)
+			log_msg(LOG_WARNING, "tlsclient %s cannot be run (%s): "
+			    "tlslevel may sends in clear text", j->c->tlsclient,
+			    strerror(errno));
+		clear = 1;
+	}
+	if (clear || j->tls == TLS_NONE) {
+		if (conn_open(k, ai) == 0)
+			return 0;
+		snprintf(j->lasterr, sizeof j->lasterr,
+		    "4.4.1 connect to %s: %s", k->name, strerror(errno));
+		return -1;
+	}
+	if (getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, sizeof addr, NULL,
+	    0, NI_NUMERICHOST) != 0)
+		return -1;
+	/* implicit TLS: the handshake is part of connecting */
+	if (j->implicit)
+		conn_expect_within(k, (unsigned long long)j->c->connecttimeout +
+		    j->c->timeout);
+	if (conn_open_tls(k, t, &o, why, sizeof why) == 0)
+		return 0;
+	snprintf(j->lasterr, sizeof j->lasterr, "%s %s: %s",
+	    j->implicit ? "4.7.5 TLS connect to" : "4.4.1 connect to",
+	    k->name, why);
+	return -1;
 }
 
 /* 0 done with this domain, -1 try the next host, -2 stop trying. */
@@ -687,8 +626,9 @@ try_host(struct job *j, const char *host, unsigned short port,
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
 	char portstr[8];
+	struct tlsclient t;
 	struct conn k;
-	int e = -1;
+	int e = -1, clear = 0;
 
 	if (strncmp(host, "unix:", 5) == 0)
 		return try_unix(j, host + 5, relay, relaysize);
@@ -701,28 +641,75 @@ try_host(struct job *j, const char *host, unsigned short port,
 		return -1;
 	}
 	e = -1;
-	for (ai = res; ai != NULL && e == -1; ai = ai->ai_next) {
+	for (ai = res; ai != NULL && e != 0 && e != -2; ) {
 		if (!may_try_another(j)) {
 			e = -2;
 			break;
 		}
-		j->addresses++;
-		memset(&k, 0, sizeof k);
-		k.end = j->end;
+		if (!clear)
+			j->addresses++;
+		conn_init(&k, j->end);
 		name_conn(&k, host, ai, port);
-		expect_within(&k, j->c->connecttimeout);
-		if (conn_open(&k, ai) < 0) {
-			snprintf(j->lasterr, sizeof j->lasterr,
-			    "4.4.1 connect to %s: %s", k.name, strerror(errno));
+		if (open_one(&k, &t, j, host, ai, port, clear) < 0) {
+			ai = ai->ai_next;
 			continue;
 		}
 		e = transaction(&k, j);
-		close(k.fd);
 		if (e == 0)
-			str_copy(relay, k.name, relaysize);
+			name_relay(&k, relay, relaysize);
+		conn_close(&k);
+		/* may: the same address again, once, without TLS */
+		clear = e == RETRY_CLEAR;
+		if (!clear)
+			ai = ai->ai_next;
 	}
 	freeaddrinfo(res);
-	return e;
+	return e == RETRY_CLEAR ? -1 : e;
+}
+
+/*
+ * The level a route's host must meet: its tls=, else verify for a
+ * smarthost or SMTPS (a provider's certificate is checkable, and a
+ * password goes there), else tlslevel; LMTP, local, none.
+ */
+static enum tls_level
+route_level(const struct config *c, const struct nexthop *h, int smarthost)
+{
+	if (h->kind == NEXTHOP_LMTP || h->kind == NEXTHOP_LMTP_UNIX)
+		return TLS_NONE;
+	if (h->tls_given)
+		return h->tls;
+	if (smarthost || h->kind == NEXTHOP_SMTPS)
+		return TLS_VERIFY;
+	return c->tlslevel;
+}
+
+/* A routes entry for domain: its host, TLS and credentials. */
+static int
+use_route(struct job *j, const char *route, int smarthost,
+    struct mx_host *hosts, size_t *n)
+{
+	struct nexthop h;
+	int e;
+
+	if (nexthop_parse(route, &h) != NULL) {
+		snprintf(j->lasterr, sizeof j->lasterr, "4.3.5 bad route %s",
+		    route);
+		return -1;
+	}
+	j->lmtp = h.kind == NEXTHOP_LMTP || h.kind == NEXTHOP_LMTP_UNIX;
+	j->implicit = h.kind == NEXTHOP_SMTPS;
+	j->tls = route_level(j->c, &h, smarthost);
+	if (h.kind == NEXTHOP_LMTP_UNIX)
+		snprintf(hosts[0].name, sizeof hosts[0].name, "unix:%s", h.host);
+	else
+		str_copy(hosts[0].name, h.host, sizeof hosts[0].name);
+	hosts[0].port = h.port;
+	*n = 1;
+	e = j->lmtp ? 0 : smtpauth_lookup(j->c, h.host, &j->cred, j->lasterr,
+	    sizeof j->lasterr);
+	j->has_cred = e == 1;
+	return e < 0 ? -1 : 0;
 }
 
 /* The hosts for domain: a route, the literal, or the MX records. */
@@ -734,28 +721,11 @@ find_hosts(struct job *j, const char *domain, struct mx_host *hosts,
 	const char *route = table_get(routes, domain);
 
 	*n = 0;
-	if (route == NULL)
-		route = table_get(routes, "*");
-	if (route != NULL && strncmp(route, "lmtp:", 5) == 0) {
-		j->lmtp = 1;
-		route += 5;
-		if (strncmp(route, "unix:", 5) == 0) {
-			str_copy(hosts[0].name, route, sizeof hosts[0].name);
-			*n = 1;
-			return 0;
-		}
-	}
-	if (route != NULL) {
-		if (parse_host_port(route, hosts[0].name, sizeof hosts[0].name,
-		    &hosts[0].port) < 0)
-			return -1;
-		/* LMTP has no port of its own to default to but 24 */
-		if (j->lmtp && strchr(route[0] == '[' ? strchr(route, ']') :
-		    route, ':') == NULL)
-			hosts[0].port = 24;
-		*n = 1;
-		return 0;
-	}
+	j->tls = j->c->tlslevel;
+	if (route != NULL)
+		return use_route(j, route, 0, hosts, n);
+	if ((route = table_get(routes, "*")) != NULL)
+		return use_route(j, route, 1, hosts, n);
 	if (domain[0] == '[') {
 		const char *a = domain + 1;
 		if (strncasecmp(a, "IPv6:", 5) == 0)

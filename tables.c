@@ -23,6 +23,7 @@
 
 #include "address.h"
 #include "conffile.h"
+#include "nexthop.h"
 #include "util.h"
 
 #define KEY_MAX 1100
@@ -230,26 +231,25 @@ parse_alias_line(char *line, struct parsed *p)
 	return NULL;
 }
 
-/* domain host[:port], or * host[:port] for a smarthost; lmtp:... */
+/* domain NEXTHOP [tls=LEVEL], or * ... for a smarthost (nexthop.h) */
 static const char *
 parse_route_line(char *line, struct parsed *p)
 {
-	char *domain = next_word(&line), *relay = next_word(&line);
-	char host[256];
-	unsigned short port;
+	char *domain = next_word(&line);
+	struct nexthop h;
+	const char *err;
 
-	if (domain == NULL || relay == NULL || next_word(&line) != NULL)
+	line = str_trim(line);
+	if (domain == NULL || *line == '\0')
 		return "expected DOMAIN HOST[:PORT]";
 	if (strcmp(domain, "*") == 0)
 		str_copy(p->key, "*", sizeof p->key);
 	else if (normal_domain(p->key, sizeof p->key, domain) < 0)
 		return "not a domain";
-	/* "lmtp:unix:/PATH", "lmtp:HOST[:PORT]": an LMTP server */
-	if (strncmp(relay, "lmtp:unix:/", 11) != 0 &&
-	    parse_host_port(strncmp(relay, "lmtp:", 5) == 0 ? relay + 5 : relay,
-	    host, sizeof host, &port) < 0)
-		return "bad HOST[:PORT]";
-	str_copy(p->value, relay, sizeof p->value);
+	if ((err = nexthop_parse(line, &h)) != NULL)
+		return err;
+	if (str_copy(p->value, line, sizeof p->value) >= sizeof p->value)
+		return "too long";
 	return NULL;
 }
 

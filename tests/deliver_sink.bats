@@ -22,7 +22,7 @@ start_sink() {
 	    2>>"$TESTDIR/sink.log" &
 	REMOTE_PID=$!
 	wait_port "$addr" "$SPORT"
-	echo "* [$addr]:$SPORT" >"$CONF/routes"
+	echo "* [$addr]:$SPORT tls=none" >"$CONF/routes"
 }
 
 stop_sink() {
@@ -187,7 +187,7 @@ open(sys.argv[2], "w").close()
 time.sleep(600)' "$port" "$TESTDIR/full" &
 	REMOTE_PID=$!
 	for _ in $(seq 100); do [ -e "$TESTDIR/full" ] && break; sleep 0.1; done
-	echo "* [127.0.0.1]:$port" >"$CONF/routes"
+	echo "* [127.0.0.1]:$port tls=none" >"$CONF/routes"
 	send a@b.test x@remote.test
 	local start=$SECONDS
 	run_deliver

@@ -42,7 +42,7 @@ start_sink() {
 	    2>>"$TESTDIR/sink.log" &
 	REMOTE_PID=$!
 	wait_port 127.0.0.1 "$SPORT"
-	echo "* [127.0.0.1]:$SPORT" >"$CONF/routes"
+	echo "* [127.0.0.1]:$SPORT tls=none" >"$CONF/routes"
 }
 
 report_of() {	# report_of USER: the one notice in USER@example.org's Maildir

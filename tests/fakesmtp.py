@@ -19,11 +19,23 @@ appended to DIR/transcript.  RULEs change replies:
   flood                 "220-" lines as fast as the client takes them
   silent                accept, then never say a word
   longline              a greeting line that never ends
+  starttls              offer STARTTLS; its reply is starttlsreply=REPLY
+                        (220 by default), after which the session goes on
+                        in TLS with tlscert=PEM (certificate and key in
+                        one file) or, without one, in clear text (a broken
+                        server: the client's handshake fails)
+  implicit              TLS from the first byte (SMTPS), with tlscert=PEM
+  ready=FILE            create FILE once listening (a client that waits for
+                        it makes no connection of its own to find out)
+  auth=USER:PASSWORD    offer AUTH PLAIN LOGIN (in TLS only, with
+                        starttls), and take only these credentials
 Each connection is logged in the transcript as "CONNECT".
 The server runs until killed.
 """
+import base64
 import os
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -80,10 +92,46 @@ class Handler(socketserver.StreamRequestHandler):
             while True:
                 self.wfile.write(b"220 " + b"y" * 4096)
 
+    def start_tls(self):
+        self.tls = True
+        if "tlscert" not in opts:
+            return
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts["tlscert"])
+        try:
+            self.request = ctx.wrap_socket(self.request, server_side=True)
+        except (ssl.SSLError, OSError) as e:
+            log("TLS failed: %s" % e)
+            raise ConnectionError()
+        log("TLS " + self.request.version())
+        self.rfile = self.request.makefile("rb")
+        self.wfile = self.request.makefile("wb", buffering=0)
+
+    def authenticate(self, line):
+        words = line.split()
+        if len(words) == 3 and words[1].upper() == "PLAIN":
+            given = base64.b64decode(words[2]).split(b"\0")[1:]
+        elif len(words) == 2 and words[1].upper() == "LOGIN":
+            given = []
+            for prompt in ("VXNlcm5hbWU6", "UGFzc3dvcmQ6"):
+                self.send("334 " + prompt)
+                answer = self.rfile.readline().decode().strip()
+                log("C: " + answer)
+                given.append(base64.b64decode(answer))
+        else:
+            return "504 5.5.4 mechanism not offered"
+        want = opts["auth"].encode().split(b":", 1)
+        if given == want:
+            return "235 2.7.0 Authentication successful"
+        return "535 5.7.8 Error: authentication failed"
+
     def converse(self):
+        self.tls = False
         log("CONNECT")
         if {"silent", "drip", "flood", "longline"} & set(opts):
             return self.hostile()
+        if "implicit" in opts:
+            self.start_tls()
         self.send(opts.get("greeting", "220 fake.test ESMTP"))
         sender, rcpts = None, []
         while True:
@@ -104,6 +152,10 @@ class Handler(socketserver.StreamRequestHandler):
                 self.send(opts["ehlo"])
             elif verb == "EHLO":
                 ext = ["fake.test", "SIZE 100000000", "8BITMIME", "SMTPUTF8"]
+                if "starttls" in opts and not self.tls:
+                    ext.append("STARTTLS")
+                if "auth" in opts and self.tls:
+                    ext.append("AUTH PLAIN LOGIN")
                 if "nopipelining" not in opts:
                     ext.append("PIPELINING")
                 for e in ext[:-1]:
@@ -111,6 +163,13 @@ class Handler(socketserver.StreamRequestHandler):
                 self.send("250 " + ext[-1])
             elif verb == "HELO":
                 self.send("250 fake.test")
+            elif line.upper() == "STARTTLS" and "starttls" in opts and not self.tls:
+                reply = opts.get("starttlsreply", "220 2.0.0 go ahead")
+                self.send(reply)
+                if reply.startswith("220"):
+                    self.start_tls()
+            elif verb == "AUTH" and "auth" in opts and self.tls:
+                self.send(self.authenticate(line))
             elif verb == "MAIL":
                 sender, rcpts = line[10:].split(">")[0].lstrip("<"), []
                 self.send("250 2.1.0 Ok")
@@ -165,7 +224,7 @@ class UnixServer(socketserver.ThreadingUnixStreamServer):
     daemon_threads = True
 
 
-if UNIX:
-    UnixServer(UNIX, Handler).serve_forever()
-else:
-    Server((HOST, PORT), Handler).serve_forever()
+server = UnixServer(UNIX, Handler) if UNIX else Server((HOST, PORT), Handler)
+if "ready" in opts:
+    open(opts["ready"], "w").close()
+server.serve_forever()

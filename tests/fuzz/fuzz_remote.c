@@ -74,7 +74,7 @@ set_up(void)
 	    listen(listener, 4) < 0 ||
 	    getsockname(listener, (struct sockaddr *)&a, &len) < 0)
 		abort();
-	snprintf(route, sizeof route, "127.0.0.1:%u", ntohs(a.sin_port));
+	snprintf(route, sizeof route, "127.0.0.1:%u tls=none", ntohs(a.sin_port));
 	db_builder_add(&b, "*", 1, route, 1);
 	db_build(&b, NULL, &cfg.tables[TABLE_ROUTES].db, NULL, NULL);
 	cfg.tables[TABLE_ROUTES].present = 1;
