@@ -127,7 +127,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade; do \
+	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade tlslog; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

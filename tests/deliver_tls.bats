@@ -281,3 +281,68 @@ time.sleep(600)' "$port" "$TESTDIR/full" &
 	grep -q 'file=routes line=5: unknown option' "$TESTDIR/deliver.log"
 	! grep -q 'file=routes line=6' "$TESTDIR/deliver.log"
 }
+
+# Real peers: a private Postfix as the next hop, and postern's own smtpd
+# behind Debian's tlswrapper as a smarthost that wants AUTH.
+
+needs_root_peer() {
+	[ "$(id -u)" -eq 0 ] || skip "$1 needs root"
+}
+
+@test "Postfix (smtpd_tls_security_level = may) as a domain's next hop: tlslevel may encrypts, verified against tlscafile, logged" {
+	tls_setup
+	needs_root_peer Postfix
+	command -v postfix >/dev/null || skip "postfix is not installed"
+	load postfix
+	PF=$TESTDIR/postfix
+	local port
+	port=$(free_port)
+	start_postfix "$PF" "$port" "$CERTS/localhost.pem"
+	REMOTE_PID=
+	echo "remote.test localhost:$port" >"$CONF/routes"
+	send a@b.test x@remote.test
+	run_deliver
+	held=$(held_messages "$PF")
+	stop_postfix "$PF"
+	deliver_log
+	echo "$held" | head -20
+	grep -Eq "to=<x@remote.test> relay=localhost\[127.0.0.1\]:$port tls=TLS1.[23]/verified .* status=sent" "$TESTDIR/deliver.log"
+	echo "$held" | grep -q '(using TLSv1.[23] with cipher'
+	echo "$held" | grep -q 'by pf.test (Postfix) with ESMTPS'
+	grep -q 'Anonymous TLS connection established from localhost\[127.0.0.1\]' "$PF/maillog"
+	queue_is_empty
+}
+
+@test "postern's smtpd -t behind tlswrapper as the smarthost: STARTTLS verified, AUTH, ESMTPSA; a wrong password is deferred with its reply" {
+	tls_setup
+	needs_root_peer "tlswrapper (it jails itself)"
+	command -v tlswrapper >/dev/null || skip "tlswrapper is not installed"
+	command -v tcpserver >/dev/null || skip "tcpserver is not installed"
+	! ldd "$TOP/smtpd" | grep -q libasan || skip "tlswrapper's memory limits stop a sanitizer build"
+	local rq=$TESTDIR/remote-queue rc=$TESTDIR/remote-conf port
+	mkdir -p "$rq" "$rc"
+	printf 'hostname smarthost.test\nlog stderr\nauthdelay 0\nsubmission yes\n' >"$rc/smtpd.conf"
+	echo smarthost.test >"$rc/domains"
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt pstrn s3cret-alice)" >"$rc/passwd"
+	cat "$CERTS/localhost.key" "$CERTS/localhost.crt" >"$TESTDIR/smarthost.pem"
+	port=$(free_port)
+	tcpserver -HRl0 127.0.0.1 "$port" "$SMTPD" -t "$TESTDIR/smarthost.pem" \
+	    -C "$rc" -Q "$rq" 2>"$TESTDIR/remote.log" 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
+	REMOTE_PID=$!
+	wait_port 127.0.0.1 "$port"
+	echo "* localhost:$port" >"$CONF/routes"
+	smtpauth 'localhost alice@example.org wrong'
+	send alice@example.org x@remote.test
+	run_deliver
+	deliver_log
+	grep -q "status=deferred (4.7.0 localhost\[127.0.0.1\]:$port refused AUTH: 535 5.7.8 " "$TESTDIR/deliver.log"
+	smtpauth 'localhost alice@example.org s3cret-alice'
+	run_deliver -f
+	deliver_log
+	cat "$TESTDIR/remote.log"
+	grep -Eq "to=<x@remote.test> relay=localhost\[127.0.0.1\]:$port tls=TLS1.[23]/verified .* status=sent" "$TESTDIR/deliver.log"
+	queue_is_empty
+	[ "$(ls "$rq/todo" | wc -l)" -eq 1 ]
+	entry message "$rq"/todo/* | tee /dev/stderr | grep -q " with ESMTPSA$"
+	grep -q 'starttls: client=127.0.0.1 handed to the TLS wrapper' "$TESTDIR/remote.log"
+}
