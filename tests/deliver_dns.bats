@@ -33,6 +33,8 @@ start_test_zone() {
 			printf 'big MX 20 host-%03d-with-a-rather-long-name.elsewhere.invalid.\n' "$i"
 		done
 		printf 'big MX 10 mx.big.test.\nmx.big A 127.0.0.3\n'
+		# a Postfix MX with STARTTLS
+		printf 'tls MX 10 mx.tls.test.\nmx.tls A 127.0.0.5\n'
 	} >"$zone"
 	start_nsd "test=$zone"
 }
@@ -87,4 +89,34 @@ queue_to() {	# queue_to RECIPIENT...: one message from alice
 	grep -q 'to=<x@elsewhere.example> .* status=deferred (4.4.3 DNS lookup of elsewhere.example failed)' "$TESTDIR/deliver.log"
 	[ "$(ls "$QUEUE/state" | wc -l)" -eq 1 ]
 	[ -z "$(maildir_files alice)" ]
+}
+
+@test "a private Postfix as the MX (smtpd_tls_security_level may): tlslevel may encrypts, the MX name verifies against tlscafile, logged" {
+	command -v postfix >/dev/null || skip "postfix is not installed"
+	command -v gnutls-cli >/dev/null || skip "gnutls-cli (gnutls-bin) is not installed"
+	start_test_zone
+	load postfix
+	local certs=$TESTDIR/certs
+	mkdir -p "$certs"
+	(cd "$certs" &&
+	    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=test-CA -days 1 -keyout ca.key -out ca.pem 2>/dev/null &&
+	    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj /CN=mx.tls.test -keyout mx.key -out mx.csr 2>/dev/null &&
+	    printf 'subjectAltName=DNS:mx.tls.test\n' >mx.ext &&
+	    openssl x509 -req -in mx.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+		-days 1 -extfile mx.ext -out mx.crt 2>/dev/null &&
+	    cat mx.crt mx.key >mx.pem)
+	PF=$TESTDIR/postfix
+	start_postfix "$PF" 127.0.0.5:25 "$certs/mx.pem"
+	conf "tlscafile $certs/ca.pem"
+	queue_to x@tls.test
+	deliver_dns
+	held=$(held_messages "$PF")
+	stop_postfix "$PF"
+	cat "$TESTDIR/deliver.log"
+	echo "$held" | head -12
+	grep -Eq 'to=<x@tls.test> relay=mx.tls.test\[127.0.0.5\]:25 tls=TLS1.[23]/verified .* status=sent' "$TESTDIR/deliver.log"
+	echo "$held" | grep -q '(using TLSv1.[23] with cipher'
+	grep -q 'TLS connection established from ' "$PF/maillog"
 }

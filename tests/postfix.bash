@@ -3,13 +3,15 @@
 # host's.  Mail it takes is held (header_checks HOLD), so that the test
 # can read what arrived with postcat.
 #
-# start_postfix DIR PORT CERT.pem [MAIN.CF LINE...]; stop_postfix DIR
+# start_postfix DIR [ADDRESS:]PORT CERT.pem [MAIN.CF LINE...]; stop_postfix DIR
+# (the address 127.0.0.1 unless given)
 # CERT.pem holds the certificate and its key.  Needs root (master
 # starts as root) and the postfix package.
 
 start_postfix() {
-	local dir=$1 port=$2 cert=$3 line
+	local dir=$1 addr=127.0.0.1 port=$2 cert=$3 line
 	shift 3
+	case $port in *:*) addr=${port%:*} port=${port##*:} ;; esac
 	mkdir -p "$dir/etc" "$dir/spool" "$dir/data"
 	chown postfix "$dir/data"
 	install -m 600 "$cert" "$dir/etc/cert.pem"
@@ -22,7 +24,7 @@ maillog_file_prefixes = $dir
 maillog_file = $dir/maillog
 myhostname = pf.test
 mydestination =
-inet_interfaces = 127.0.0.1
+inet_interfaces = loopback-only
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject
@@ -38,7 +40,7 @@ in_flow_delay = 0
 CF
 	for line in "$@"; do echo "$line" >>"$dir/etc/main.cf"; done
 	cat >"$dir/etc/master.cf" <<CF
-127.0.0.1:$port inet n - n - - smtpd
+$addr:$port inet n - n - - smtpd
 pickup    unix  n - n 60 1 pickup
 cleanup   unix  n - n - 0 cleanup
 qmgr      unix  n - n 300 1 qmgr
@@ -59,7 +61,7 @@ tlsmgr    unix  - - n 1000? 1 tlsmgr
 showq     unix  n - n - - showq
 CF
 	postfix -c "$dir/etc" start >/dev/null 2>&1 || { cat "$dir/maillog" >&2; return 1; }
-	wait_port 127.0.0.1 "$port" 30
+	wait_port "$addr" "$port" 30
 }
 
 stop_postfix() {

@@ -15,7 +15,7 @@ CACHE=${POSTERN_NSPAWN_CACHE:-/var/tmp/postern-nspawn}
 # Debian with systemd (what a server has), python3 for this test's
 # clients, and what step 1 installs, since the container has no network
 # (apt-get install then finds them installed).
-PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,python3,make,gcc,libc6-dev,openssl,stunnel4,tlswrapper
+PACKAGES=systemd,systemd-sysv,dbus,ca-certificates,python3,make,gcc,libc6-dev,openssl,stunnel4,tlswrapper,gnutls-bin
 
 setup() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root (systemd-nspawn)"
@@ -221,6 +221,31 @@ p.quit()'
 	wait_for_journal 'postern-*' 'postern/deliver\[[0-9]*\]: id=.* to=<alice@example.org> .*status=sent'
 	wait_for_journal stunnel@postern-pop3s 'postern/pop3d\[[0-9]*\]: .*user=alice@example.org'
 
+}
+
+@test "deliver under its unit's sandbox sends with STARTTLS through gnutls-cli (a pseudo-terminal, /proc/self/fd, fork and exec inside the filter)" {
+	local steps
+	steps=$(deploy_steps)
+	boot_container
+	run_steps 1 "$steps"
+	# a next hop with STARTTLS: tests/fakesmtp.py with a certificate
+	# (in /root: the container's /tmp is a tmpfs of its own)
+	in_container sh -ec 'mkdir -p /root/tls && cd /root/tls
+	    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	        -subj /CN=localhost -days 1 -keyout k.pem -out c.pem 2>/dev/null
+	    cat c.pem k.pem >fake.pem; mkdir -p fake
+	    setsid python3 /root/postern/tests/fakesmtp.py 127.0.0.1:2526 /root/tls/fake \
+	        starttls tlscert=/root/tls/fake.pem ready=/root/tls/fake.ready \
+	        </dev/null >/root/tls/fake.log 2>&1 &'
+	for _ in $(seq 600); do [ -e "$ROOT/root/tls/fake.ready" ] && break; sleep 0.1; done
+	in_container sh -ec 'echo "remote.test localhost:2526 tls=encrypt" >/etc/postern/routes
+	    systemctl restart postern-deliver.service
+	    printf "Subject: out\n\nover TLS\n" |
+	        postern-sendmail -f alice@example.org x@remote.test'
+	wait_for_journal postern-deliver.service \
+	    'postern/deliver\[[0-9]*\]: id=.* to=<x@remote.test> relay=localhost\[127.0.0.1\]:2526 tls=TLS1.[23]/unverified .*status=sent'
+	grep -q '^TLS TLSv1.[23]$' "$ROOT/root/tls/fake/transcript"
+	grep -q '^over TLS' "$ROOT/root/tls/fake/1.eml"
 }
 
 @test "the other shipped units under systemd: submission on 587, POP3 on 110, deliver by its timer" {
