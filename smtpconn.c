@@ -122,6 +122,7 @@ conn_open_tls(struct conn *k, struct tlsclient *t,
 	}
 	str_copy(why, e == -2 ? strerror(ETIMEDOUT) : tlslog_reason(&t->log),
 	    whysize);
+	k->broken = 1;	/* nothing to wait for: killed at once */
 	conn_close(k);
 	return -1;
 }
