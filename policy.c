@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "sockclient.h"
 #include "util.h"
 
 void
@@ -42,95 +43,6 @@ policy_end(struct policy *p)
 		}
 }
 
-/* Waits for fd to be ready for events until deadline; 1 when it is. */
-static int
-ready(int fd, short events, long long deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	long long left;
-
-	while ((left = deadline - monotonic_ms()) > 0) {
-		int r = poll(&pfd, 1, (int)left);
-		if (r > 0)
-			return 1;
-		if (r < 0 && errno != EINTR)
-			return 0;
-	}
-	return 0;
-}
-
-/* A non-blocking connect to a unix: or inet: server, by the deadline. */
-static int
-connect_to(const char *spec, long long deadline)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-	char host[256], *colon;
-	int fd = -1, err = 0;
-	socklen_t len = sizeof err;
-
-	if (strncmp(spec, "unix:", 5) == 0) {
-		struct sockaddr_un sun = { .sun_family = AF_UNIX };
-
-		if (str_copy(sun.sun_path, spec + 5, sizeof sun.sun_path) >=
-		    sizeof sun.sun_path)
-			return -1;
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 &&
-		    errno != EINPROGRESS) {
-			close(fd);
-			return -1;
-		}
-	} else {
-		/* inet:HOST:PORT, the host an address or a name; [::1]:PORT */
-		str_copy(host, spec + 5, sizeof host);
-		colon = strrchr(host, ':');
-		if (colon == NULL)
-			return -1;
-		*colon = '\0';
-		if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
-			colon[-1] = '\0';
-			memmove(host, host + 1, strlen(host));
-		}
-		if (getaddrinfo(host, colon + 1, &hints, &res) != 0)
-			return -1;
-		fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK |
-		    SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0 &&
-		    errno != EINPROGRESS) {
-			close(fd);
-			fd = -1;
-		}
-		freeaddrinfo(res);
-	}
-	if (fd < 0)
-		return -1;
-	if (!ready(fd, POLLOUT, deadline) ||
-	    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err != 0) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static int
-send_all(int fd, const char *p, size_t n, long long deadline)
-{
-	while (n > 0) {
-		ssize_t w;
-
-		if (!ready(fd, POLLOUT, deadline))
-			return -1;
-		w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0 && errno != EAGAIN && errno != EINTR)
-			return -1;
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 /* The reply up to and with its empty line; -1 on EOF, timeout or excess. */
 static int
 read_reply(int fd, char *buf, size_t size, long long deadline)
@@ -140,7 +52,7 @@ read_reply(int fd, char *buf, size_t size, long long deadline)
 	while (len + 1 < size) {
 		ssize_t r;
 
-		if (!ready(fd, POLLIN, deadline))
+		if (!sock_ready(fd, POLLIN, deadline))
 			return -1;
 		r = recv(fd, buf + len, size - 1 - len, 0);
 		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
@@ -278,8 +190,8 @@ ask_one(struct policy *p, size_t i, const char *attrs, size_t len,
 	const char *action = NULL;
 
 	if (p->fd[i] < 0)
-		p->fd[i] = connect_to(spec, deadline);
-	if (p->fd[i] >= 0 && send_all(p->fd[i], attrs, len, deadline) == 0 &&
+		p->fd[i] = sock_connect(spec, deadline);
+	if (p->fd[i] >= 0 && sock_send_all(p->fd[i], attrs, len, deadline) == 0 &&
 	    read_reply(p->fd[i], reply, sizeof reply, deadline) == 0)
 		action = find_action(reply);
 	if (action == NULL) {
