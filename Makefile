@@ -66,7 +66,7 @@ COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o
 	dsn.o envelope.o masquerade.o base64.o nexthop.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o tlsexec.o session.o message.o body.o client.o \
-	checks.o clientcheck.o dnsbl.o dnsq.o policy.o sockclient.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
+	checks.o clientcheck.o dnsbl.o dnsq.o policy.o sockclient.o milter.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o smtpconn.o \
@@ -127,7 +127,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade tlslog; do \
+	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade tlslog milter; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

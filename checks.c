@@ -136,16 +136,42 @@ ask_policy(struct checks *c, struct session *s, const char *state,
 	return reply;
 }
 
-static void
-check_mail(void *ctx, struct session *s, const char *sender)
+/* A milter verdict: its reply, or NULL; DISCARD and quarantine noted. */
+static const char *
+milter_outcome(struct session *s, const struct milter_verdict *v)
+{
+	s->tx.discard |= v->discard;
+	s->tx.hold |= v->hold;
+	return v->reply;
+}
+
+static const char *
+check_helo(void *ctx, struct session *s)
 {
 	struct checks *c = ctx;
+	struct milter_verdict v;
 
-	(void)s;
+	if (c->milters.n == 0)
+		return NULL;
+	milters_helo(&c->milters, s->helo, &v);
+	return v.reply;
+}
+
+static const char *
+check_mail(void *ctx, struct session *s, const char *sender,
+    const char *params)
+{
+	struct checks *c = ctx;
+	struct milter_verdict v;
+
 	if (c->dns_used) {
 		clientcheck_sender(&c->cc, sender);
 		dnsbl_sender(&c->dnsbl, sender);
 	}
+	if (c->milters.n == 0)
+		return NULL;
+	milters_mail(&c->milters, sender, params, s->auth_user, &v);
+	return milter_outcome(s, &v);
 }
 
 static const char *
@@ -153,6 +179,7 @@ check_rcpt(void *ctx, struct session *s, const char *rcpt)
 {
 	struct checks *c = ctx;
 	const char *why = NULL;
+	struct milter_verdict v;
 
 	if (c->dns_used)
 		clientcheck_names(&c->cc);	/* for Received: too */
@@ -160,7 +187,22 @@ check_rcpt(void *ctx, struct session *s, const char *rcpt)
 		why = clientcheck_verdict(&c->cc, s);
 	if (c->dns_used && why == NULL && !session_trusted(s))
 		why = dnsbl_verdict(&c->dnsbl);
-	return why != NULL ? why : ask_policy(c, s, "RCPT", rcpt);
+	if (why == NULL)
+		why = ask_policy(c, s, "RCPT", rcpt);
+	if (why != NULL || c->milters.n == 0)
+		return why;
+	milters_rcpt(&c->milters, rcpt, &v);
+	return milter_outcome(s, &v);
+}
+
+static void
+check_reset(void *ctx, struct session *s)
+{
+	struct checks *c = ctx;
+
+	(void)s;
+	if (c->milters.n > 0)
+		milters_abort(&c->milters);
 }
 
 static const char *
@@ -172,6 +214,33 @@ check_data(void *ctx, struct session *s)
 	    NULL;
 }
 
+/* The client's port, as the super-server says (TCPREMOTEPORT); 0 unknown. */
+static unsigned
+client_port(void)
+{
+	const char *p = getenv("TCPREMOTEPORT");
+	unsigned long long port = 0;
+
+	if (p == NULL || parse_ulong(p, 65535, &port) < 0)
+		return 0;
+	return (unsigned)port;
+}
+
+/*
+ * A milter's refusal at connect: a 5xx refuses the session at the
+ * greeting (554), a 4xx closes it (421), and every command after is
+ * refused, as for a denied client.
+ */
+static void
+refuse_client(struct client *client, const char *reply)
+{
+	if (reply == NULL)
+		return;
+	client->denied = 1;
+	snprintf(client->deny_reply, sizeof client->deny_reply, "%s %s",
+	    reply[0] == '5' ? "554" : "421", reply[3] ? reply + 4 : "");
+}
+
 /*
  * The DNS lists are asked as the session starts, so that the answers
  * come in during greetdelay and while the client says HELO and MAIL; a
@@ -181,8 +250,10 @@ void
 checks_start(struct checks *c, const struct config *cfg,
     struct client *client, struct session *s, const char *resolv_conf)
 {
-	const struct session_checks hooks = { check_mail, check_rcpt,
-	    check_data, c };
+	const struct session_checks hooks = { check_helo, check_mail,
+	    check_rcpt, check_data, check_reset, c };
+	struct milter_client mc = { client->addr, "unknown", client_port() };
+	struct milter_verdict v;
 
 	c->cfg = cfg;
 	c->client = client;
@@ -194,6 +265,10 @@ checks_start(struct checks *c, const struct config *cfg,
 		clientcheck_start(&c->cc, cfg, client, &c->q);
 		dnsbl_start(&c->dnsbl, cfg, client->may_relay ||
 		    client->denied ? "" : client->addr, &c->q);
+	}
+	if (!client->denied && cfg->nmilters > 0) {
+		milters_start(&c->milters, cfg, &mc, &v);
+		refuse_client(client, v.reply);
 	}
 	if (!client->denied)
 		session_set_checks(s, &hooks);
@@ -218,4 +293,5 @@ checks_end(struct checks *c)
 	if (c->dns_used)
 		dnsq_close(&c->q);
 	policy_end(&c->policy);
+	milters_end(&c->milters);
 }

@@ -1,7 +1,8 @@
 /*
  * checks.h - smtpd's checks that ask others, behind session_checks: the
  * DNS lists, then the policy servers, in the order Postfix's
- * smtpd_recipient_restrictions usually names them.
+ * smtpd_recipient_restrictions usually names them, then the milters
+ * (as Postfix asks its smtpd_milters after its restrictions).
  */
 #ifndef POSTERN_CHECKS_H
 #define POSTERN_CHECKS_H
@@ -9,6 +10,7 @@
 #include "clientcheck.h"
 #include "dnsbl.h"
 #include "dnsq.h"
+#include "milter.h"
 #include "policy.h"
 #include "session.h"
 
@@ -20,6 +22,7 @@ struct checks {
 	struct clientcheck cc;
 	struct dnsbl dnsbl;
 	struct policy policy;
+	struct milters milters;
 };
 
 void checks_start(struct checks *c, const struct config *cfg,

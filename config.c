@@ -115,6 +115,23 @@ apply_checks_setting(struct config *c, const char *key, const char *v)
 		return str_copy(c->policies[c->npolicies++], v,
 		    sizeof c->policies[0]) < sizeof c->policies[0] ? 0 : -1;
 	}
+	if (strcmp(key, "milter") == 0) {
+		if (c->nmilters >= MILTER_MAX ||
+		    (strncmp(v, "inet:", 5) != 0 && strncmp(v, "unix:/", 6) != 0))
+			return -1;
+		return str_copy(c->milters[c->nmilters++], v,
+		    sizeof c->milters[0]) < sizeof c->milters[0] ? 0 : -1;
+	}
+	if (strcmp(key, "milterdefault") == 0)
+		return parse_choice(v, "tempfail", "accept",
+		    &c->milter_default_accept);
+	if (strcmp(key, "milterconnecttimeout") == 0)
+		return parse_uint(v, &c->milterconnecttimeout) < 0 ||
+		    c->milterconnecttimeout == 0 ||
+		    c->milterconnecttimeout > 3600 ? -1 : 0;
+	if (strcmp(key, "miltertimeout") == 0)
+		return parse_uint(v, &c->miltertimeout) < 0 ||
+		    c->miltertimeout == 0 || c->miltertimeout > 3600 ? -1 : 0;
 	if (strcmp(key, "policyeod") == 0)
 		return parse_bool(v, &c->policy_eod);
 	if (strcmp(key, "policytimeout") == 0)
@@ -330,6 +347,8 @@ config_defaults(struct config *c, const char *dir)
 	c->messagetimeout = 3600;
 	c->maxmxaddresses = 5;
 	c->tlslevel = TLS_MAY;
+	c->milterconnecttimeout = 30;
+	c->miltertimeout = 30;
 	str_copy(c->tlsclient, "/usr/bin/gnutls-cli", sizeof c->tlsclient);
 	c->pop3timeout = 600;	/* RFC 1939: at least ten minutes */
 	c->maxsessiontime = 3600;

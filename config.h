@@ -30,6 +30,7 @@ enum tls_level {
 
 #define DNSLIST_MAX 16
 #define POLICY_MAX 4
+#define MILTER_MAX 4
 
 enum clientname_check {
 	CLIENTNAME_NO,		/* no lookup: the client is "unknown" */
@@ -107,6 +108,12 @@ struct config {
 	int policy_eod;			/* also at the end of the data */
 	unsigned policytimeout;
 	char policydefault[300];	/* the action when a server fails */
+	/* milters: "inet:HOST:PORT" or "unix:/PATH", asked in order */
+	char milters[MILTER_MAX][300];
+	size_t nmilters;
+	unsigned milterconnecttimeout;
+	unsigned miltertimeout;		/* each event's reply */
+	int milter_default_accept;	/* milterdefault accept, not tempfail */
 	struct table tables[TABLE_COUNT];
 };
 

@@ -69,6 +69,8 @@ tx_reset(struct session *s)
 {
 	struct tx *t = &s->tx;
 
+	if (t->mail_given && s->checks.reset != NULL)
+		s->checks.reset(s->checks.ctx, s);
 	message_abort(s);
 	buf_reset(&t->envelope);
 	t->mail_given = 0;
@@ -230,11 +232,26 @@ accept_helo(struct session *s, char *arg, int kind)
 	return 0;
 }
 
+/* The checks' verdict on an accepted HELO/EHLO name: 0 go on. */
+static int
+judge_helo(struct session *s, const char *cmd)
+{
+	const char *why;
+
+	if (s->checks.helo == NULL ||
+	    (why = s->checks.helo(s->checks.ctx, s)) == NULL)
+		return 0;
+	refuse(s, cmd, NULL, why);
+	s->helo[0] = '\0';
+	s->helo_kind = 0;
+	return -1;
+}
+
 static void
 cmd_helo(struct session *s, char *arg, size_t octets)
 {
 	(void)octets;
-	if (accept_helo(s, arg, 1) == 0)
+	if (accept_helo(s, arg, 1) == 0 && judge_helo(s, "HELO") == 0)
 		reply(s, "250 %s", s->cfg->hostname);
 }
 
@@ -244,7 +261,7 @@ cmd_ehlo(struct session *s, char *arg, size_t octets)
 	char line[320];
 
 	(void)octets;
-	if (accept_helo(s, arg, 2) < 0)
+	if (accept_helo(s, arg, 2) < 0 || judge_helo(s, "EHLO") < 0)
 		return;
 	snprintf(line, sizeof line, "250-%s", s->cfg->hostname);
 	out_line(s, line);
@@ -353,7 +370,7 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 	struct mailpath path;
 	struct mail_params mp;
 	const char *rest, *why;
-	char params[CMD_LINE_MAX_ESMTP];
+	char params[CMD_LINE_MAX_ESMTP], raw_params[CMD_LINE_MAX_ESMTP];
 
 	if (s->tx.mail_given) {
 		reply(s, "503 5.5.1 Error: nested MAIL command");
@@ -383,6 +400,7 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 		return;
 	}
 	str_copy(params, rest, sizeof params);
+	str_copy(raw_params, rest, sizeof raw_params);
 	why = parse_mail_params(s, params, &mp);
 	if (why == NULL && octets > CMD_LINE_MAX && !mp.any)
 		why = "500 5.5.2 Error: line too long";
@@ -408,8 +426,13 @@ cmd_mail(struct session *s, char *arg, size_t octets)
 	s->tx.smtputf8 = mp.smtputf8;
 	s->tx.declared_size = mp.size;
 	s->tx.serial++;
-	if (s->checks.mail != NULL)
-		s->checks.mail(s->checks.ctx, s, path.addr);
+	if (s->checks.mail != NULL &&
+	    (why = s->checks.mail(s->checks.ctx, s, path.addr,
+	    raw_params)) != NULL) {
+		tx_reset(s);
+		refuse(s, "MAIL", path.addr, why);
+		return;
+	}
 	reply(s, "250 2.1.0 Ok");
 }
 

@@ -45,17 +45,21 @@ struct session_io {
 };
 
 /*
- * Checks that ask others and may wait (DNS lists, policy servers): the
- * driver's, or none.  mail learns each accepted sender; rcpt judges a
- * deliverable recipient, data the whole message before its commit:
- * NULL, or the refusal.  They may add header lines (tx.prepend), hold or
+ * Checks that ask others and may wait (DNS lists, policy servers,
+ * milters): the driver's, or none.  helo judges an accepted HELO/EHLO
+ * name, mail a sender, rcpt a deliverable recipient, data the whole
+ * message before its commit: NULL, or the refusal; reset learns that a
+ * transaction begun with MAIL is over.  They may add header lines (tx.prepend), hold or
  * discard the message.
  */
 struct session;
 struct session_checks {
-	void (*mail)(void *ctx, struct session *s, const char *sender);
+	const char *(*helo)(void *ctx, struct session *s);
+	const char *(*mail)(void *ctx, struct session *s, const char *sender,
+	    const char *params);
 	const char *(*rcpt)(void *ctx, struct session *s, const char *rcpt);
 	const char *(*data)(void *ctx, struct session *s);
+	void (*reset)(void *ctx, struct session *s);	/* a transaction ends */
 	void *ctx;
 };
 

@@ -1,0 +1,66 @@
+/*
+ * milter.h - smtpd's client of the milter protocol (Sendmail's content
+ * filter protocol, version 6, as Postfix speaks it): one connection per
+ * session to each configured filter, the session's events in order, and
+ * the filters' verdicts.  This version sends the connection and the
+ * envelope (connect, HELO, MAIL, RCPT); the message content follows in
+ * a later one.
+ */
+#ifndef POSTERN_MILTER_H
+#define POSTERN_MILTER_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+#define MILTER_PACKET_MAX 65536	/* octets of one reply a filter may send */
+
+/* What the filters decided at one event. */
+struct milter_verdict {
+	const char *reply;	/* NULL: go on; else the 4xx/5xx to give */
+	int discard;		/* accept, then throw away (SMFIR_DISCARD) */
+	int hold;		/* quarantine: queue it held (SMFIR_QUARANTINE) */
+};
+
+struct milter_filter {
+	const char *spec;	/* inet:HOST:PORT or unix:/PATH */
+	int fd;			/* -1: not connected, or given up */
+	unsigned long protocol;	/* the filter's SMFIP_ flags */
+	int accepted_session;	/* SMFIR_ACCEPT at connect or HELO */
+	int accepted_message;	/* SMFIR_ACCEPT in this transaction */
+};
+
+/* What the connect event tells the filters. */
+struct milter_client {
+	const char *addr;	/* "" when local */
+	const char *name;	/* the client's verified name, or "unknown" */
+	unsigned port;
+};
+
+struct milters {
+	const struct config *cfg;
+	struct milter_filter f[MILTER_MAX];
+	size_t n;
+	char reply[600];	/* the last verdict's reply */
+};
+
+void milters_start(struct milters *ms, const struct config *cfg,
+    const struct milter_client *client, struct milter_verdict *v);
+void milters_helo(struct milters *ms, const char *helo,
+    struct milter_verdict *v);
+void milters_mail(struct milters *ms, const char *sender, const char *args,
+    const char *auth_user, struct milter_verdict *v);
+void milters_rcpt(struct milters *ms, const char *rcpt,
+    struct milter_verdict *v);
+void milters_abort(struct milters *ms);
+void milters_end(struct milters *ms);
+
+/* What one reply packet means (milter_parse_reply). */
+enum milter_reply { MILTER_CONTINUE, MILTER_ACCEPT, MILTER_REFUSE,
+	MILTER_DISCARD, MILTER_QUARANTINE, MILTER_PROGRESS, MILTER_BAD };
+
+/* One reply packet's command and data; a refusal's text into reply. */
+int milter_parse_reply(char cmd, const char *data, size_t len,
+    char *reply, size_t replysize);
+
+#endif

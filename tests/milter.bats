@@ -1,0 +1,174 @@
+#!/usr/bin/env bats
+# smtpd's milter client against a real libmilter filter (Debian's
+# python3-milter: tests/testmilter.py) and against hostile ones: the
+# connection and envelope events in order with their macros, every
+# verdict a filter can give there, and what happens when a filter is
+# down, silent or speaks nonsense.
+
+load helper
+
+MILTER_PY=/usr/bin/python3
+
+setup() {
+	setup_postern
+	printf 'alice@example.org\nbob@example.org\n' >"$CONF/users"
+	MILTER_PID=
+}
+
+teardown() {
+	[ -n "$MILTER_PID" ] && { kill "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; }
+	teardown_postern
+}
+
+# start_milter RULE...: tests/testmilter.py on a free port, named in
+# smtpd.conf; its events go to $TESTDIR/milter.log
+start_milter() {
+	"$MILTER_PY" -c 'import Milter' 2>/dev/null || skip "python3-milter is not installed"
+	MPORT=$(free_port)
+	"$MILTER_PY" "$TOP/tests/testmilter.py" "inet:$MPORT@127.0.0.1" \
+	    "$TESTDIR/milter.log" "$@" 2>"$TESTDIR/milter.err" &
+	MILTER_PID=$!
+	wait_port 127.0.0.1 "$MPORT" 30
+	conf "milter inet:127.0.0.1:$MPORT"
+}
+
+session() {	# session 'COMMANDS': from 192.0.2.7, port 4567
+	TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=4567 smtp_pipe "$1"
+}
+
+# The events the filter saw, without the macro lines.
+events() { grep -v '^macro ' "$TESTDIR/milter.log" | grep -v '^ready$'; }
+
+@test "the connection and the envelope reach the filter in order, with the macros filters read" {
+	start_milter
+	run session 'EHLO client.example\nMAIL FROM:<a@b.test> BODY=8BITMIME\nRCPT TO:<alice@example.org>\nRSET\nQUIT\n'
+	echo "$output"
+	[[ "$output" == *"250 2.1.5 Ok"* ]]
+	events
+	[ "$(events | sed -n 1p)" = "connect unknown 2 192.0.2.7" ]
+	[ "$(events | sed -n 2p)" = "helo client.example" ]
+	[ "$(events | sed -n 3p)" = "mail <a@b.test> BODY=8BITMIME" ]
+	[ "$(events | sed -n 4p)" = "rcpt <alice@example.org>" ]
+	events | sed -n 5p | grep -Eq '^(abort|close)$'
+	grep -qx 'macro j=mx.test' "$TESTDIR/milter.log"
+	grep -qx 'macro {daemon_name}=postern' "$TESTDIR/milter.log"
+	grep -qx 'macro {client_addr}=192.0.2.7' "$TESTDIR/milter.log"
+	grep -qx 'macro {mail_addr}=a@b.test' "$TESTDIR/milter.log"
+	grep -qx 'macro {rcpt_addr}=alice@example.org' "$TESTDIR/milter.log"
+}
+
+@test "verdicts: HELO rejected, MAIL refused with the filter's own reply, RCPT tempfailed; the next command goes on" {
+	start_milter 'helo:evil.example=reject' \
+	    'mail:spam@b.test=reply:550 5.7.1 No spam here' \
+	    'rcpt:bob@example.org=tempfail'
+	run session 'HELO evil.example\nHELO good.example\nMAIL FROM:<spam@b.test>\nMAIL FROM:<a@b.test>\nRCPT TO:<bob@example.org>\nRCPT TO:<alice@example.org>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n'
+	echo "$output"
+	[ "${lines[1]}" = "550 5.7.1 Command rejected" ]
+	[ "${lines[2]}" = "250 mx.test" ]
+	[ "${lines[3]}" = "550 5.7.1 No spam here" ]
+	[ "${lines[4]}" = "250 2.1.0 Ok" ]
+	[ "${lines[5]}" = "451 4.7.1 Service unavailable - try again later" ]
+	[ "${lines[6]}" = "250 2.1.5 Ok" ]
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	[ "$(queued_count)" -eq 1 ]
+	grep -q 'reject: cmd=MAIL client=192.0.2.7 .*reason="550 5.7.1 No spam here"' "$LOG"
+	grep -q 'milter: inet:127.0.0.1:[0-9]*: 451 4.7.1' "$LOG"
+}
+
+@test "verdicts at connect: reject refuses the session (554); accept leaves the filter out for the rest of it" {
+	start_milter 'connect:192.0.2.7=reject' 'connect:192.0.2.8=accept' \
+	    'mail:a@b.test=reject'
+	run session 'EHLO c\nQUIT\n'
+	echo "$output"
+	[ "${lines[0]}" = "554 5.7.1 Command rejected" ]
+	[ "${lines[1]}" = "503 5.5.1 Error: access denied" ]
+	grep -q 'reject: cmd=CONNECT client=192.0.2.7 reason="554 5.7.1 Command rejected"' "$LOG"
+	# accepted at connect: the MAIL rule is never asked
+	run bash -c "printf 'EHLO c\nMAIL FROM:<a@b.test>\nQUIT\n' | TCPREMOTEIP=192.0.2.8 '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>/dev/null | tr -d '\r'"
+	echo "$output"
+	[[ "$output" == *"250 2.1.0 Ok"* ]]
+	! grep -q '^mail <a@b.test>' "$TESTDIR/milter.log"
+}
+
+@test "DISCARD at MAIL: the message is taken (250) and thrown away, logged" {
+	start_milter 'mail:junk@b.test=discard'
+	run session 'EHLO c\nMAIL FROM:<junk@b.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n'
+	echo "$output"
+	[[ "$output" == *"250 2.0.0 Ok"* ]]
+	[ "$(queued_count)" -eq 0 ]
+	grep -q 'discard: client=192.0.2.7 from=<junk@b.test>' "$LOG"
+}
+
+@test "a filter that is down: milterdefault tempfail (the default) refuses the session (421); accept lets mail through; both logged" {
+	local port
+	port=$(free_port)
+	conf "milter inet:127.0.0.1:$port"
+	run session 'EHLO c\nMAIL FROM:<a@b.test>\nQUIT\n'
+	echo "$output"
+	[ "${lines[0]}" = "421 4.7.1 Service unavailable - try again later" ]
+	[ "${lines[1]}" = "503 5.5.1 Error: access denied" ]
+	grep -q "milter: inet:127.0.0.1:$port: cannot connect; default action tempfail" "$LOG"
+	[ "$(queued_count)" -eq 0 ]
+	conf 'milterdefault accept'
+	run session 'EHLO c\nMAIL FROM:<a@b.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n'
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	grep -q "milter: inet:127.0.0.1:$port: cannot connect; default action accept" "$LOG"
+}
+
+# A hostile filter: fakemilter.py answers the negotiation, then as told.
+start_hostile() {	# start_hostile MODE
+	MPORT=$(free_port)
+	python3 - "$MPORT" "$1" <<'PY' &
+import socket, struct, sys, time
+port, mode = int(sys.argv[1]), sys.argv[2]
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port)); s.listen(4)
+def serve(c):
+    def packet():
+        head = c.recv(5, socket.MSG_WAITALL)
+        n = struct.unpack("!I", head[:4])[0]
+        return head[4:5], c.recv(n - 1, socket.MSG_WAITALL) if n > 1 else b""
+    packet()                                            # OPTNEG
+    c.sendall(struct.pack("!IcIII", 13, b"O", 6, 0, 0))
+    if mode == "silent":
+        time.sleep(600)
+    elif mode == "huge":
+        packet(); packet()                              # macros, connect
+        # a reply of 1 MiB, sent whole: more than any reply may be
+        c.sendall(struct.pack("!I", 1 << 20) + b"y" + b"5" * ((1 << 20) - 1))
+        time.sleep(600)
+    elif mode == "garbage":
+        packet(); packet()
+        c.sendall(struct.pack("!Ic", 1, b"Z"))
+        time.sleep(600)
+while True:
+    c, _ = s.accept()
+    try:
+        serve(c)
+    except (struct.error, OSError):
+        pass    # wait_port's probe, or smtpd gone
+    c.close()
+PY
+	MILTER_PID=$!
+	wait_port 127.0.0.1 "$MPORT" 30
+	conf "milter inet:127.0.0.1:$MPORT"
+	conf 'miltertimeout 2'
+}
+
+@test "hostile filters: silent, a reply of 1 MiB, an unknown reply: each gets the default action within miltertimeout, no hang" {
+	for mode in silent huge garbage; do
+		start_hostile "$mode"
+		local start=$SECONDS
+		run timeout 60 bash -c "printf 'EHLO c\nQUIT\n' | TCPREMOTEIP=192.0.2.7 '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>'$LOG' | tr -d '\r'"
+		echo "$mode: $output"
+		[ "$status" -eq 0 ]
+		# the connect event failed: every command after is 451
+		[ "${lines[0]}" = "421 4.7.1 Service unavailable - try again later" ]
+		grep -q "milter: inet:127.0.0.1:$MPORT: .*; default action tempfail" "$LOG"
+		[ $((SECONDS - start)) -lt 50 ]
+		kill "$MILTER_PID" 2>/dev/null || true
+		wait "$MILTER_PID" 2>/dev/null || true
+		MILTER_PID=
+		sed -i '/^milter /d; /^miltertimeout /d' "$CONF/smtpd.conf"
+	done
+}
