@@ -46,6 +46,23 @@ queue_is_empty() {
 	[ -z "$(find "$QUEUE/todo" "$QUEUE/mess" "$QUEUE/state" -type f 2>/dev/null)" ]
 }
 
+# start_unconnectable PORT: a listener on 127.0.0.1:PORT whose one-place
+# accept queue is full, so the kernel drops the SYNs of any further
+# connect, which then never completes (REMOTE_PID; ready on return).
+start_unconnectable() {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
+fill = []
+for _ in range(4):
+    c = socket.socket(); c.setblocking(False); c.connect_ex(("127.0.0.1", int(sys.argv[1]))); fill.append(c)
+open(sys.argv[2], "w").close()
+time.sleep(600)' "$1" "$TESTDIR/full" &
+	REMOTE_PID=$!
+	for _ in $(seq 100); do [ -e "$TESTDIR/full" ] && break; sleep 0.1; done
+}
+
 # start_fake RULE...: the scripted server; routes remote.test to it.
 start_fake() {
 	FAKE_PORT=$(free_port)

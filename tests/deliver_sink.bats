@@ -172,21 +172,9 @@ traced_sends() {
 @test "connecttimeout: a host whose connect never completes is left after connecttimeout seconds, deferred" {
 	conf 'connecttimeout 1'
 	conf 'timeout 60'
-	# a listener whose one-place accept queue is full: the kernel drops
-	# the SYNs of any further connect, which then never completes
 	local port
 	port=$(free_port)
-	python3 -c '
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
-fill = []
-for _ in range(4):
-    c = socket.socket(); c.setblocking(False); c.connect_ex(("127.0.0.1", int(sys.argv[1]))); fill.append(c)
-open(sys.argv[2], "w").close()
-time.sleep(600)' "$port" "$TESTDIR/full" &
-	REMOTE_PID=$!
-	for _ in $(seq 100); do [ -e "$TESTDIR/full" ] && break; sleep 0.1; done
+	start_unconnectable "$port"
 	echo "* [127.0.0.1]:$port tls=none" >"$CONF/routes"
 	send a@b.test x@remote.test
 	local start=$SECONDS

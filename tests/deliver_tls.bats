@@ -56,6 +56,14 @@ start_tls_fake() {
 	echo "* ${ROUTE_PREFIX:-}localhost:$FAKE_PORT $options" >"$CONF/routes"
 }
 
+# stop_tls_fake: the fake server gone, with its transcript and mail
+stop_tls_fake() {
+	kill "$FAKE_PID" 2>/dev/null || true
+	wait "$FAKE_PID" 2>/dev/null || true
+	FAKE_PID=
+	rm -rf "$TESTDIR/fake"
+}
+
 transcript() { cat "$TESTDIR/fake/transcript" 2>/dev/null; }
 
 # The commands the fake server read before TLS began.
@@ -118,8 +126,7 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	run_deliver
 	# may takes any certificate, and says it was not verified
 	grep -Eq "to=<x@remote.test> relay=localhost\[127.0.0.1\]:$FAKE_PORT tls=TLS1.[23]/unverified .* status=sent" "$TESTDIR/deliver.log"
-	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
-	rm -rf "$TESTDIR/fake"
+	stop_tls_fake
 	: >"$CONF/routes"
 	start_fake
 	send a@b.test y@remote.test
@@ -137,8 +144,7 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	deliver_log
 	grep -q "to=<x@remote.test> relay=none .* status=deferred (4.7.4 TLS is required, but was not offered by localhost\[127.0.0.1\]:$FAKE_PORT)" "$TESTDIR/deliver.log"
 	! grep -q '^C: MAIL' "$TESTDIR/fake/transcript"
-	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
-	rm -rf "$TESTDIR/fake"
+	stop_tls_fake
 	start_tls_fake tls=encrypt starttls 'starttlsreply=454 4.7.0 TLS not available now'
 	run_deliver -f
 	deliver_log
@@ -154,8 +160,7 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	run_deliver
 	grep -q "to=<x@remote.test> relay=localhost\[127.0.0.1\]:$FAKE_PORT tls=none .* status=sent" "$TESTDIR/deliver.log"
 	[ "$(grep -c '^CONNECT' "$TESTDIR/fake/transcript")" -eq 1 ]
-	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
-	rm -rf "$TESTDIR/fake"
+	stop_tls_fake
 	# 220 to STARTTLS, then clear text: the handshake fails
 	start_tls_fake tls=may starttls
 	send a@b.test y@remote.test
@@ -184,8 +189,7 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	smtpauth 'localhost alice s3cret' 644
 	run_deliver -f
 	grep -q "status=deferred (4.3.5 $CONF/smtpauth is not a file of mode 0600 owned by deliver's user: not used)" "$TESTDIR/deliver.log"
-	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
-	rm -rf "$TESTDIR/fake"
+	stop_tls_fake
 	smtpauth 'localhost alice s3cret'
 	start_tls_fake tls=may
 	run_deliver -f
@@ -208,8 +212,7 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	sed -n 3p "$TESTDIR/fake/transcript" | grep -q '^S: 220 '
 	grep -q '^C: AUTH PLAIN ' "$TESTDIR/fake/transcript"
 	grep -Eq "to=<x@remote.test> relay=localhost\[127.0.0.1\]:$FAKE_PORT tls=TLS1.[23]/verified .* status=sent" "$TESTDIR/deliver.log"
-	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
-	rm -rf "$TESTDIR/fake"
+	stop_tls_fake
 	ROUTE_PREFIX=smtps: start_tls_fake ""
 	send a@b.test y@remote.test
 	timeout 120 "$DELIVER" -C "$CONF" -Q "$QUEUE" 2>>"$TESTDIR/deliver.log"
@@ -229,19 +232,7 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	run_deliver
 	deliver_log
 	grep -q "status=deferred (4.4.1 connect to 127.0.0.1\[127.0.0.1\]:$port: Connection refused)" "$TESTDIR/deliver.log"
-	# a listener whose one-place accept queue is full: further SYNs
-	# are dropped, the connect never completes
-	python3 -c '
-import socket, sys, time
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(0)
-fill = []
-for _ in range(4):
-    c = socket.socket(); c.setblocking(False); c.connect_ex(("127.0.0.1", int(sys.argv[1]))); fill.append(c)
-open(sys.argv[2], "w").close()
-time.sleep(600)' "$port" "$TESTDIR/full" &
-	REMOTE_PID=$!
-	for _ in $(seq 100); do [ -e "$TESTDIR/full" ] && break; sleep 0.1; done
+	start_unconnectable "$port"
 	local start=$SECONDS
 	run_deliver -f
 	deliver_log
