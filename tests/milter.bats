@@ -90,6 +90,14 @@ events() { grep -v '^macro ' "$TESTDIR/milter.log" | grep -v '^ready$'; }
 	! grep -q '^mail <a@b.test>' "$TESTDIR/milter.log"
 }
 
+@test "a filter registered for adding header fields goes on without the action (none is offered yet): its verdicts still count" {
+	start_milter flags=ADDHDRS 'mail:a@b.test=reject'
+	run session 'EHLO c\nMAIL FROM:<a@b.test>\nQUIT\n'
+	echo "$output"
+	[[ "$output" == *"550 5.7.1 Command rejected"* ]]
+	grep -q '^mail <a@b.test>' "$TESTDIR/milter.log"
+}
+
 @test "DISCARD at MAIL: the message is taken (250) and thrown away, logged" {
 	start_milter 'mail:junk@b.test=discard'
 	run session 'EHLO c\nMAIL FROM:<junk@b.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n'

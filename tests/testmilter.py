@@ -10,7 +10,8 @@ macros it saw ("macro NAME=VALUE").  RULEs say what to answer:
   STAGE:VALUE=ACTION   at connect (VALUE a client address), helo, mail,
                        rcpt, when the event's value is VALUE
   ACTION: reject, tempfail, accept, discard, or "reply:CODE XCODE TEXT"
-Without a rule the answer is continue.
+Without a rule the answer is continue.  The rule flags=ADDHDRS registers
+the filter for adding header fields (smfi_register's flags).
 """
 import sys
 
@@ -73,6 +74,6 @@ class TestMilter(Milter.Base):
 
 
 Milter.factory = TestMilter
-Milter.set_flags(0)
+Milter.set_flags(Milter.ADDHDRS if RULES.pop("flags", "") == "ADDHDRS" else 0)
 log("ready")
 Milter.runmilter("testmilter", sys.argv[1], 60)
