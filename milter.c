@@ -254,7 +254,8 @@ event(struct milters *ms, struct milter_filter *f, const struct packet *ev,
 		}
 		kind = milter_parse_reply(p.cmd, p.data, p.len, ms->reply,
 		    sizeof ms->reply);
-		until = deadline(ms);	/* progress: the filter is alive */
+		/* progress does not move the deadline: a filter could send
+		 * it forever (libmilter sends it only at end of message) */
 	} while (kind == MILTER_PROGRESS);
 	if (kind == MILTER_BAD)
 		give_up(ms, f, "a reply the protocol does not allow here");
