@@ -185,7 +185,6 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	grep -q "status=deferred (4.7.0 localhost\[127.0.0.1\]:$FAKE_PORT refused AUTH: 535 5.7.8 Error: authentication failed)" "$TESTDIR/deliver.log"
 	! grep -q '^C: MAIL' "$TESTDIR/fake/transcript"
 	! grep -q 'wrong-password' "$TESTDIR/deliver.log"
-	# AUTH LOGIN when PLAIN is not offered is tried below by the real peer
 	smtpauth 'localhost alice s3cret' 644
 	run_deliver -f
 	grep -q "status=deferred (4.3.5 $CONF/smtpauth is not a file of mode 0600 owned by deliver's user: not used)" "$TESTDIR/deliver.log"
@@ -197,6 +196,21 @@ deliver_log() { cat "$TESTDIR/deliver.log"; }
 	grep -q "status=deferred (4.7.0 credentials for localhost\[127.0.0.1\]:$FAKE_PORT go only over TLS, and the session is not encrypted)" "$TESTDIR/deliver.log"
 	! grep -Eq '^C: (AUTH|MAIL)' "$TESTDIR/fake/transcript"
 	[ "$(ls "$QUEUE/state" | wc -l)" -eq 1 ]
+}
+
+@test "AUTH LOGIN when the host offers only LOGIN: user name and password each after a 334, inside TLS" {
+	tls_setup
+	start_tls_fake "" starttls "tlscert=$CERTS/localhost.pem" auth=alice:s3cret authmechs=LOGIN
+	smtpauth 'localhost alice s3cret'
+	send a@b.test x@remote.test
+	run_deliver
+	deliver_log
+	transcript
+	grep -Eq "to=<x@remote.test> relay=localhost\[127.0.0.1\]:$FAKE_PORT tls=TLS1.[23]/verified .* status=sent" "$TESTDIR/deliver.log"
+	transcript | sed -n '/^TLS /,$p' | grep -q '^C: AUTH LOGIN$'
+	[ "$(grep -c '^S: 334 ' "$TESTDIR/fake/transcript")" -eq 2 ]
+	grep -q '^S: 235 ' "$TESTDIR/fake/transcript"
+	queue_is_empty
 }
 
 @test "smtps: TLS from the first byte (port 465 style), verified; a plain server there is deferred" {

@@ -27,6 +27,7 @@ appended to DIR/transcript.  RULEs change replies:
   implicit              TLS from the first byte (SMTPS), with tlscert=PEM
   ready=FILE            create FILE once listening (a client that waits for
                         it makes no connection of its own to find out)
+  authmechs=MECHS       the mechanisms auth= offers (default "PLAIN LOGIN")
   auth=USER:PASSWORD    offer AUTH PLAIN LOGIN (in TLS only, with
                         starttls), and take only these credentials
 Each connection is logged in the transcript as "CONNECT".
@@ -155,7 +156,7 @@ class Handler(socketserver.StreamRequestHandler):
                 if "starttls" in opts and not self.tls:
                     ext.append("STARTTLS")
                 if "auth" in opts and self.tls:
-                    ext.append("AUTH PLAIN LOGIN")
+                    ext.append("AUTH " + opts.get("authmechs", "PLAIN LOGIN"))
                 if "nopipelining" not in opts:
                     ext.append("PIPELINING")
                 for e in ext[:-1]:
