@@ -61,12 +61,12 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # The shared objects go in an archive, so that each program links only
 # those it uses: smtpd, without dns.o, needs no libresolv, and every
 # library not loaded is time saved on each connection (bench/start).
-COMMON_OBJS = util.o log.o config.o conffile.o queue.o qlock.o crc32.o fsorder.o db.o \
+COMMON_OBJS = util.o log.o config.o conffile.o queue.o qentry.o qlock.o crc32.o fsorder.o db.o \
 	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o \
 	dsn.o envelope.o masquerade.o base64.o nexthop.o
 COMMON = common.a
 SMTPD_OBJS = smtpd.o driver.o tlsexec.o session.o message.o body.o client.o \
-	checks.o clientcheck.o dnsbl.o dnsq.o policy.o sockclient.o milter.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
+	checks.o clientcheck.o dnsbl.o dnsq.o policy.o sockclient.o milter.o milterwire.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o smtpconn.o \

@@ -316,8 +316,7 @@ lock_message(struct attempt *t, const char *id)
 	if (qlock_fd(a->q->messfd, id, t->msg.fd) < 0 ||
 	    queue_is_held(a->q, id) ||
 	    faccessat(a->statefd, id, F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		close(t->msg.fd);
-		t->msg.fd = -1;
+		qmessage_close(&t->msg);
 		return 1;
 	}
 	return 0;
@@ -334,8 +333,7 @@ attempt_message(const struct attempt_ctx *a, const char *id, time_t deadline)
 	if (state_read(a->statefd, id, &t.st) < 0) {
 		log_msg(LOG_ERR, "id=%s unreadable state: %s", id,
 		    strerror(errno));
-		if (t.msg.fd >= 0)
-			close(t.msg.fd);
+		qmessage_close(&t.msg);
 		return 1;
 	}
 	if (t.msg.fd < 0 && t.missing &&
@@ -357,7 +355,7 @@ attempt_message(const struct attempt_ctx *a, const char *id, time_t deadline)
 	deliver_pending(&t);
 	t.st.next = next_attempt(a->cfg, &t.st);
 	save_and_report(&t);
-	close(t.msg.fd);
+	qmessage_close(&t.msg);
 	state_free(&t.st);
 	return 0;
 }

@@ -233,7 +233,7 @@ read_envelope(struct deliver *dv, int fd, const char *id, struct buf *env,
 		 * as a file cut short. */
 		switch (qentry_verify(fd, &e)) {
 		case 0:
-			if (read_part(fd, e.msglen, e.envlen, env) == 0)
+			if (read_part(fd, e.envoff, e.envlen, env) == 0)
 				kind = ENTRY_ONE_FILE;
 			break;
 		case 1:

@@ -53,34 +53,36 @@ maildir_create(const char *dir)
 
 /*
  * Scans the header of the queued message for our Delivered-To line for
- * recipient: a mail loop, here or in list.c.
+ * recipient: a mail loop, here or in list.c.  A line longer than the
+ * buffer is compared by its start only, which no Delivered-To we write
+ * can be.
  */
 int
 maildir_seen_delivered_to(const struct qmessage *msg, const char *recipient)
 {
-	char line[1100], want[1100];
-	FILE *fp;
-	long long left = msg->len;
-	int dupfd = dup(msg->fd), found = 0;
+	char buf[8192], line[1100], want[1100];
+	size_t len = 0;
+	long long off = 0;
+	ssize_t n;
 
-	if (dupfd < 0 || lseek(dupfd, 0, SEEK_SET) < 0 ||
-	    (fp = fdopen(dupfd, "r")) == NULL) {
-		if (dupfd >= 0)
-			close(dupfd);
-		return 0;
-	}
 	snprintf(want, sizeof want, "Delivered-To: %s\n", recipient);
 	/* The header ends at the first empty line, or with the message. */
-	while (left > 0 && fgets(line, sizeof line, fp) != NULL &&
-	    line[0] != '\n') {
-		left -= (long long)strlen(line);
-		if (left >= 0 && strcasecmp(line, want) == 0) {
-			found = 1;
-			break;
+	while ((n = qmessage_read(msg, buf, sizeof buf, off)) > 0) {
+		off += n;
+		for (ssize_t i = 0; i < n; i++) {
+			if (len < sizeof line - 1)
+				line[len++] = buf[i];
+			if (buf[i] != '\n')
+				continue;
+			line[len] = '\0';
+			if (len == 1)
+				return 0;
+			if (strcasecmp(line, want) == 0)
+				return 1;
+			len = 0;
 		}
 	}
-	fclose(fp);
-	return found;
+	return 0;
 }
 
 static int

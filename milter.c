@@ -38,137 +38,6 @@
 #define SMFIP_NR_RCPT 0x8000UL
 #define PROTOCOL_OFFERED 0xFF3FFUL
 
-#define DEFAULT_TEMPFAIL "451 4.7.1 Service unavailable - try again later"
-#define DEFAULT_REJECT "550 5.7.1 Command rejected"
-
-/* ---- packets ---- */
-
-struct packet {
-	char cmd;
-	char data[MILTER_PACKET_MAX];
-	size_t len;
-};
-
-static int
-put(struct packet *p, const void *data, size_t n)
-{
-	if (p->len + n > sizeof p->data)
-		return -1;
-	memcpy(p->data + p->len, data, n);
-	p->len += n;
-	return 0;
-}
-
-static int
-put_str(struct packet *p, const char *s)
-{
-	return put(p, s, strlen(s) + 1);
-}
-
-static int
-put_u32(struct packet *p, unsigned long v)
-{
-	uint32_t n = htonl((uint32_t)v);
-
-	return put(p, &n, 4);
-}
-
-static unsigned long
-get_u32(const char *p)
-{
-	uint32_t n;
-
-	memcpy(&n, p, 4);
-	return ntohl(n);
-}
-
-static int
-send_packet(int fd, const struct packet *p, long long deadline)
-{
-	char head[5];
-	uint32_t n = htonl((uint32_t)(p->len + 1));
-
-	memcpy(head, &n, 4);
-	head[4] = p->cmd;
-	return sock_send_all(fd, head, 5, deadline) < 0 ||
-	    sock_send_all(fd, p->data, p->len, deadline) < 0 ? -1 : 0;
-}
-
-static int
-read_packet(int fd, struct packet *p, long long deadline)
-{
-	char head[5];
-	unsigned long n;
-
-	if (sock_read_exact(fd, head, 5, deadline) < 0)
-		return -1;
-	n = get_u32(head);
-	if (n == 0 || n - 1 > sizeof p->data)
-		return -1;
-	p->cmd = head[4];
-	p->len = n - 1;
-	return sock_read_exact(fd, p->data, p->len, deadline);
-}
-
-/* ---- replies ---- */
-
-/*
- * SMFIR_REPLYCODE's text as smtpd sends it: "4xx"/"5xx", one line; the
- * line breaks of a multi-line reply become spaces.  -1 if it is not one.
- */
-static int
-reply_code_text(const char *data, size_t len, char *reply, size_t size)
-{
-	size_t n = strnlen(data, len);
-
-	if (n < 3 || n == len || (data[0] != '4' && data[0] != '5') ||
-	    data[1] < '0' || data[1] > '9' || data[2] < '0' || data[2] > '9' ||
-	    (n > 3 && data[3] != ' ' && data[3] != '-'))
-		return -1;
-	if (n >= size)
-		n = size - 1;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)data[i];
-		reply[i] = c == '\r' || c == '\n' || c < 0x20 || c == 0x7f ?
-		    ' ' : (char)c;
-	}
-	reply[n] = '\0';
-	if (reply[3] == '-')
-		reply[3] = ' ';
-	return 0;
-}
-
-/* One reply packet: what it means, and for a refusal, the reply. */
-int
-milter_parse_reply(char cmd, const char *data, size_t len, char *reply,
-    size_t replysize)
-{
-	switch (cmd) {
-	case 'c':
-	case 's':	/* skip: no more of this event; we send none */
-		return MILTER_CONTINUE;
-	case 'a':
-		return MILTER_ACCEPT;
-	case 'r':
-		str_copy(reply, DEFAULT_REJECT, replysize);
-		return MILTER_REFUSE;
-	case 't':
-	case 'f':	/* connection failure: as tempfail */
-		str_copy(reply, DEFAULT_TEMPFAIL, replysize);
-		return MILTER_REFUSE;
-	case 'y':
-		return reply_code_text(data, len, reply, replysize) < 0 ?
-		    MILTER_BAD : MILTER_REFUSE;
-	case 'd':
-		return MILTER_DISCARD;
-	case 'q':
-		return MILTER_QUARANTINE;
-	case 'p':
-		return MILTER_PROGRESS;
-	default:
-		return MILTER_BAD;
-	}
-}
 
 /* ---- one filter ---- */
 
@@ -198,19 +67,19 @@ negotiate(struct milters *ms, struct milter_filter *f)
 	struct packet p = { .cmd = 'O' };
 	unsigned long version;
 
-	put_u32(&p, MILTER_VERSION);
-	put_u32(&p, 0);			/* no modifications offered */
-	put_u32(&p, PROTOCOL_OFFERED);
-	if (send_packet(f->fd, &p, deadline(ms)) < 0 ||
-	    read_packet(f->fd, &p, deadline(ms)) < 0)
+	milter_put_u32(&p, MILTER_VERSION);
+	milter_put_u32(&p, 0);			/* no modifications offered */
+	milter_put_u32(&p, PROTOCOL_OFFERED);
+	if (milter_send(f->fd, &p, deadline(ms)) < 0 ||
+	    milter_read(f->fd, &p, deadline(ms)) < 0)
 		return -1;
 	if (p.cmd != 'O' || p.len < 12)
 		return -1;
-	version = get_u32(p.data);
+	version = milter_get_u32(p.data);
 	if (version < 2 || version > MILTER_VERSION)
 		return -1;
 	/* what it declines beyond what was offered is not ours to skip */
-	f->protocol = get_u32(p.data + 8) & PROTOCOL_OFFERED;
+	f->protocol = milter_get_u32(p.data + 8) & PROTOCOL_OFFERED;
 	return 0;
 }
 
@@ -221,11 +90,11 @@ send_macros(struct milters *ms, struct milter_filter *f, char stage,
 {
 	struct packet p = { .cmd = 'D' };
 
-	put(&p, &stage, 1);
+	milter_put(&p, &stage, 1);
 	for (size_t i = 0; pairs[i] != NULL && pairs[i + 1] != NULL; i += 2)
-		if (put_str(&p, pairs[i]) < 0 || put_str(&p, pairs[i + 1]) < 0)
+		if (milter_put_str(&p, pairs[i]) < 0 || milter_put_str(&p, pairs[i + 1]) < 0)
 			return -1;
-	return send_packet(f->fd, &p, deadline(ms));
+	return milter_send(f->fd, &p, deadline(ms));
 }
 
 /*
@@ -241,14 +110,14 @@ event(struct milters *ms, struct milter_filter *f, const struct packet *ev,
 	long long until = deadline(ms);
 	int kind;
 
-	if (send_packet(f->fd, ev, until) < 0) {
+	if (milter_send(f->fd, ev, until) < 0) {
 		give_up(ms, f, "cannot send");
 		return MILTER_BAD;
 	}
 	if (f->protocol & noreply)
 		return MILTER_CONTINUE;
 	do {
-		if (read_packet(f->fd, &p, until) < 0) {
+		if (milter_read(f->fd, &p, until) < 0) {
 			give_up(ms, f, "no reply in time, or a bad one");
 			return MILTER_BAD;
 		}
@@ -294,7 +163,7 @@ each_filter(struct milters *ms, char stage, const char *const *macros,
 		int kind;
 
 		if (failed_tempfail(ms, f)) {
-			v->reply = DEFAULT_TEMPFAIL;
+			v->reply = MILTER_TEMPFAIL_REPLY;
 			return;
 		}
 		if (!in_play(f) || (f->protocol & no_event))
@@ -308,7 +177,7 @@ each_filter(struct milters *ms, char stage, const char *const *macros,
 		switch (kind) {
 		case MILTER_BAD:
 			if (failed_tempfail(ms, f)) {
-				v->reply = DEFAULT_TEMPFAIL;
+				v->reply = MILTER_TEMPFAIL_REPLY;
 				return;
 			}
 			break;
@@ -363,13 +232,13 @@ milters_start(struct milters *ms, const struct config *cfg,
 	snprintf(port, sizeof port, "%u", client->port);
 	snprintf(either, sizeof either, "%s [%s]", client->name,
 	    client->addr[0] ? client->addr : "127.0.0.1");
-	put_str(&ev, client->name);
+	milter_put_str(&ev, client->name);
 	if (client->addr[0] == '\0') {
-		put(&ev, "U", 1);	/* local: no address */
+		milter_put(&ev, "U", 1);	/* local: no address */
 	} else {
-		put(&ev, strchr(client->addr, ':') ? "6" : "4", 1);
-		put(&ev, &nport, 2);
-		put_str(&ev, client->addr);
+		milter_put(&ev, strchr(client->addr, ':') ? "6" : "4", 1);
+		milter_put(&ev, &nport, 2);
+		milter_put_str(&ev, client->addr);
 	}
 	each_filter(ms, 'C', macros, &ev, SMFIP_NOCONNECT, SMFIP_NR_CONN, 1, v);
 }
@@ -380,7 +249,7 @@ milters_helo(struct milters *ms, const char *helo, struct milter_verdict *v)
 	struct packet ev = { .cmd = 'H' };
 	const char *macros[] = { NULL };
 
-	put_str(&ev, helo);
+	milter_put_str(&ev, helo);
 	each_filter(ms, 'H', macros, &ev, SMFIP_NOHELO, SMFIP_NR_HELO, 1, v);
 }
 
@@ -397,7 +266,7 @@ milters_mail(struct milters *ms, const char *sender, const char *args,
 	for (size_t i = 0; i < ms->n; i++)
 		ms->f[i].accepted_message = 0;
 	snprintf(path, sizeof path, "<%s>", sender);
-	put_str(&ev, path);
+	milter_put_str(&ev, path);
 	while (*args) {
 		size_t n;
 		args += strspn(args, " ");
@@ -405,7 +274,7 @@ milters_mail(struct milters *ms, const char *sender, const char *args,
 		if (n == 0)
 			break;
 		snprintf(arg, sizeof arg, "%.*s", (int)n, args);
-		if (put_str(&ev, arg) < 0)
+		if (milter_put_str(&ev, arg) < 0)
 			break;
 		args += n;
 	}
@@ -422,7 +291,7 @@ milters_rcpt(struct milters *ms, const char *rcpt, struct milter_verdict *v)
 	const char *macros[] = { "{rcpt_addr}", rcpt, NULL };
 
 	snprintf(path, sizeof path, "<%s>", rcpt);
-	put_str(&ev, path);
+	milter_put_str(&ev, path);
 	each_filter(ms, 'R', macros, &ev, SMFIP_NORCPT, SMFIP_NR_RCPT, 0, v);
 }
 
@@ -435,7 +304,7 @@ milters_abort(struct milters *ms)
 	for (size_t i = 0; i < ms->n; i++) {
 		struct milter_filter *f = &ms->f[i];
 		if (f->fd >= 0 && !f->accepted_session &&
-		    send_packet(f->fd, &ev, deadline(ms)) < 0)
+		    milter_send(f->fd, &ev, deadline(ms)) < 0)
 			give_up(ms, f, "cannot send");
 		f->accepted_message = 0;
 	}
@@ -450,7 +319,7 @@ milters_end(struct milters *ms)
 		struct milter_filter *f = &ms->f[i];
 		if (f->fd < 0)
 			continue;
-		(void)send_packet(f->fd, &ev, deadline(ms));
+		(void)milter_send(f->fd, &ev, deadline(ms));
 		close(f->fd);
 		f->fd = -1;
 	}

@@ -12,8 +12,8 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "milterwire.h"
 
-#define MILTER_PACKET_MAX 65536	/* octets of one reply a filter may send */
 
 /* What the filters decided at one event. */
 struct milter_verdict {
@@ -54,13 +54,5 @@ void milters_rcpt(struct milters *ms, const char *rcpt,
     struct milter_verdict *v);
 void milters_abort(struct milters *ms);
 void milters_end(struct milters *ms);
-
-/* What one reply packet means (milter_parse_reply). */
-enum milter_reply { MILTER_CONTINUE, MILTER_ACCEPT, MILTER_REFUSE,
-	MILTER_DISCARD, MILTER_QUARANTINE, MILTER_PROGRESS, MILTER_BAD };
-
-/* One reply packet's command and data; a refusal's text into reply. */
-int milter_parse_reply(char cmd, const char *data, size_t len,
-    char *reply, size_t replysize);
 
 #endif

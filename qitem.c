@@ -131,7 +131,7 @@ from_entry(const struct queue *q, const char *id, struct qitem *it)
 		it->arrival = sb.st_mtime;
 		if (qentry_parse(fd, &e) == 0) {
 			it->size = e.msglen;
-			if (read_at(fd, e.msglen, e.envlen, &env) == 0)
+			if (read_at(fd, e.envoff, e.envlen, &env) == 0)
 				r = from_envelope(it, env, (size_t)e.envlen);
 		} else if (fstatat(q->messfd, id, &msg,
 		    AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -163,7 +163,7 @@ qitem_read(const struct queue *q, int statefd, const char *id,
 		state_free(&st);
 		if (qmessage_open(q->messfd, id, &m) == 0) {
 			it->size = m.len;
-			close(m.fd);
+			qmessage_close(&m);
 		}
 	} else
 		r = errno == ENOENT ? from_entry(q, id, it) : -1;

@@ -292,25 +292,46 @@ commit_ordered(struct queue *q, struct qmsg *m, int fd)
 	return 0;
 }
 
+/* A PQE2 entry's map (queue(5)), appended to what is written. */
+static int
+write_map(struct qmsg *m, const struct qextent *map, size_t nmap)
+{
+	char rec[QMAP_RECORD + 1];
+
+	for (size_t i = 0; i < nmap; i++) {
+		snprintf(rec, sizeof rec, "%016llx %016llx\n",
+		    (unsigned long long)map[i].off,
+		    (unsigned long long)map[i].len);
+		if (qmsg_write(m, rec, QMAP_RECORD) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /*
- * One file per message: the message already written, then the envelope
- * and a trailer that gives both lengths, so that a file cut short is
- * recognised (queue(5)).  The file is synced before it gets its name in
- * todo/, and todo/ is synced before the caller may say 250: two fsyncs.
- * On any failure nothing of this message stays visible outside tmp/.
+ * One file per message: the message already written, then (when its
+ * message is a list of pieces of what was written) the map, then the
+ * envelope and a trailer that gives the lengths, so that a file cut
+ * short is recognised (queue(5)).  The file is synced before it gets its
+ * name in todo/, and todo/ is synced before the caller may say 250: two
+ * fsyncs.  On any failure nothing of this message stays visible outside
+ * tmp/.
  */
 int
-qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
+qmsg_commit_map(struct queue *q, struct qmsg *m, const struct qextent *map,
+    size_t nmap, const char *env, size_t envlen)
 {
 	char trailer[QENTRY_TRAILER_SIZE + 1];
 	struct stat st;
 	int fd = m->fd;
 
-	m->fd = -1;
-	if (fstat(fd, &st) < 0)
+	if (nmap > QMAP_MAX || fstat(fd, &st) < 0 ||
+	    (map != NULL && write_map(m, map, nmap) < 0))
 		goto fail;
-	snprintf(trailer, sizeof trailer, "PQE1 %016llx %016llx %08lx\n",
-	    (unsigned long long)st.st_size, (unsigned long long)envlen,
+	m->fd = -1;
+	snprintf(trailer, sizeof trailer, "PQE%c %016llx %016llx %08lx\n",
+	    map != NULL ? '2' : '1', (unsigned long long)st.st_size,
+	    (unsigned long long)envlen,
 	    (unsigned long)crc32_update(m->crc, env, envlen));
 	if (write_all(fd, env, envlen) < 0 ||
 	    write_all(fd, trailer, QENTRY_TRAILER_SIZE) < 0)
@@ -328,8 +349,15 @@ qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
 	return 0;
 
 fail:
+	m->fd = -1;
 	discard(q, fd, m->tmpname);
 	return -1;
+}
+
+int
+qmsg_commit(struct queue *q, struct qmsg *m, const char *env, size_t envlen)
+{
+	return qmsg_commit_map(q, m, NULL, 0, env, envlen);
 }
 
 void
@@ -354,121 +382,4 @@ queue_trigger(struct queue *q)
 		}
 		close(fd);
 	}
-}
-
-/* The n (at most 16) lower-case hex digits at t; -1 if they are not. */
-static long long
-hex_field(const char *t, int n)
-{
-	unsigned long long v = 0;
-
-	for (int i = 0; i < n; i++) {
-		const char *d = strchr("0123456789abcdef", t[i]);
-
-		if (t[i] == '\0' || d == NULL)
-			return -1;
-		v = v << 4 | (unsigned long long)(d - "0123456789abcdef");
-	}
-	return v > (unsigned long long)LLONG_MAX ? -1 : (long long)v;
-}
-
-/*
- * Whether fd is a one-file entry (message, envelope, trailer) whose
- * trailer accounts for every octet: 0, and *e filled; 1 when it is not
- * (a file cut short, or an old-format file); -1 on a read error.  The
- * checksum is only read here; qentry_verify checks it.
- */
-int
-qentry_parse(int fd, struct qentry *e)
-{
-	char t[QENTRY_TRAILER_SIZE + 1];
-	struct stat st;
-	long long m, n, c;
-
-	if (fstat(fd, &st) < 0)
-		return -1;
-	if (!S_ISREG(st.st_mode) || st.st_size < QENTRY_TRAILER_SIZE)
-		return 1;
-	if (pread(fd, t, QENTRY_TRAILER_SIZE, st.st_size -
-	    QENTRY_TRAILER_SIZE) != QENTRY_TRAILER_SIZE)
-		return -1;
-	t[QENTRY_TRAILER_SIZE] = '\0';
-	if (memcmp(t, "PQE1 ", 5) != 0 || t[21] != ' ' || t[38] != ' ' ||
-	    t[QENTRY_TRAILER_SIZE - 1] != '\n')
-		return 1;
-	m = hex_field(t + 5, 16);
-	n = hex_field(t + 22, 16);
-	c = hex_field(t + 39, 8);
-	if (m < 0 || n < 3 || c < 0 || m > st.st_size || n > st.st_size ||
-	    m + n + QENTRY_TRAILER_SIZE != st.st_size)
-		return 1;
-	e->msglen = m;
-	e->envlen = n;
-	e->crc = (uint32_t)c;
-	return 0;
-}
-
-/*
- * Whether the message and envelope of a parsed entry still have the
- * checksum they were written with: 0 yes, 1 no (a file torn by a crash,
- * whose blocks did not all reach the disk), -1 on a read error.
- */
-int
-qentry_verify(int fd, const struct qentry *e)
-{
-	char buf[65536];
-	long long off = 0, end = e->msglen + e->envlen;
-	uint32_t crc = 0;
-
-	while (off < end) {
-		size_t want = end - off < (long long)sizeof buf ?
-		    (size_t)(end - off) : sizeof buf;
-		ssize_t n = pread(fd, buf, want, off);
-
-		if (n <= 0)
-			return -1;
-		crc = crc32_update(crc, buf, (size_t)n);
-		off += n;
-	}
-	return crc == e->crc ? 0 : 1;
-}
-
-/*
- * Opens the message of entry id in dirfd (mess/): a one-file entry's
- * message part, or an old-format message file whole.
- */
-int
-qmessage_open(int dirfd, const char *id, struct qmessage *m)
-{
-	struct stat st;
-	struct qentry e;
-	int r;
-
-	m->fd = openat(dirfd, id, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (m->fd < 0)
-		return -1;
-	r = qentry_parse(m->fd, &e);
-	if (r == 0)
-		m->len = e.msglen;
-	else if (r == 1 && fstat(m->fd, &st) == 0) {
-		m->len = st.st_size;
-		r = 0;
-	}
-	if (r != 0) {
-		close(m->fd);
-		m->fd = -1;
-		return -1;
-	}
-	return 0;
-}
-
-/* pread within the message: never into the envelope that follows it. */
-ssize_t
-qmessage_read(const struct qmessage *m, void *buf, size_t n, long long off)
-{
-	if (off >= m->len)
-		return 0;
-	if ((long long)n > m->len - off)
-		n = (size_t)(m->len - off);
-	return pread(m->fd, buf, n, off);
 }

@@ -398,7 +398,7 @@ copy_message(struct tool *t, const char *id)
 		fwrite(buf, 1, (size_t)n, stdout);
 		off += n;
 	}
-	close(m.fd);
+	qmessage_close(&m);
 	return n < 0 ? -1 : 0;
 }
 

@@ -484,6 +484,37 @@ PY
 	queue_is_empty
 }
 
+@test "a PQE2 entry (a message in pieces, as a content filter leaves it) is delivered put together; a map that points outside is never delivered" {
+	mkdir -p "$QUEUE/todo"
+	# DATA holds the body first, then a header written after it: the
+	# map puts the header in front
+	python3 "$TOP/tests/qentry.py" build2 "$QUEUE/todo/8.A" \
+	    $'body line\nSubject: pieces\nX-Added: yes\n\n' \
+	    'Fa@b.test|Talice@example.org||' 10:30 0:10
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	f=$(maildir_files alice)
+	[ "$(sed 1,2d "$f")" = $'Subject: pieces\nX-Added: yes\n\nbody line' ] || { cat -A "$f"; false; }
+	! grep -q 'PQE2\|0000000000' "$f" || false
+	queue_is_empty
+	# a piece that reaches into the map: garbage, removed
+	python3 "$TOP/tests/qentry.py" build2 "$QUEUE/todo/9.A" \
+	    $'Subject: bad\n\nx\n' 'Fa@b.test|Talice@example.org||' 0:30
+	# a map whose length is not a whole number of records
+	python3 - "$QUEUE/todo/10.A" "$TOP/tests" <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2])
+import qentry
+open(sys.argv[1], "wb").write(qentry.build2(b"Subject: x\n\ny\n", [(0, 15)],
+    b"Fa@b.test\0Talice@example.org\0\0", extra=b"junk"))
+PY
+	run_deliver
+	[ "$(maildir_files alice | wc -l)" -eq 1 ]
+	grep -q 'id=9.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
+	grep -q 'id=10.A incomplete queue entry; removed' "$TESTDIR/deliver.log"
+	queue_is_empty
+}
+
 @test "a one-file entry admitted before a crash (state written, not yet moved) is moved, not lost" {
 	one_file_entry 4.A $'Subject: crash\n\nx\n' 'Fa@b.test|Talice@example.org||'
 	# admit it, then put the entry back in todo/ as if the rename was lost

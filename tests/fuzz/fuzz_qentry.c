@@ -1,7 +1,7 @@
 /*
  * libFuzzer target: a queue entry as a damaged disk or a hostile
- * writer may leave it (queue(5)): the trailer parser, the checksum and
- * the reads of the message part that deliver makes.
+ * writer may leave it (queue(5)): the trailer parser, a PQE2 entry's
+ * map, the checksum and the reads of the message that deliver makes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +18,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct qentry e;
 	struct qmessage m;
 	char buf[4096];
+	long long off = 0, total = 0;
+	ssize_t n;
 	int fd = memfd_create("entry", 0);
 
 	if (fd < 0)
@@ -26,16 +28,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (qentry_parse(fd, &e) == 0) {
 		/* what a trailer accepts must lie inside the file */
-		if (e.msglen < 0 || e.envlen < 3 ||
-		    (size_t)(e.msglen + e.envlen) + QENTRY_TRAILER_SIZE != size)
+		if (e.msglen < 0 || e.envlen < 3 || e.envoff < 0 ||
+		    (size_t)(e.envoff + e.envlen) + QENTRY_TRAILER_SIZE != size)
 			abort();
 		(void)qentry_verify(fd, &e);
 	}
-	m.fd = fd;
-	m.len = (long long)size;
-	for (long long off = 0; qmessage_read(&m, buf, sizeof buf, off) > 0;
-	    off += (long long)sizeof buf)
-		;
+	if (qmessage_from_fd(dup(fd), &m) == 0) {
+		/* every octet of the message can be read, and no more */
+		while ((n = qmessage_read(&m, buf, sizeof buf, off)) > 0) {
+			off += n;
+			total += n;
+		}
+		if (n < 0 || total != m.len)
+			abort();
+		qmessage_close(&m);
+	}
 	close(fd);
 	return 0;
 }
