@@ -62,11 +62,12 @@ CONTRIB = postern-smtpd.socket postern-smtpd@.service \
 # those it uses: smtpd, without dns.o, needs no libresolv, and every
 # library not loaded is time saved on each connection (bench/start).
 COMMON_OBJS = util.o log.o config.o conffile.o queue.o qentry.o qlock.o crc32.o fsorder.o db.o \
-	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o \
+	tables.o address.o access.o route.o dns.o dnslist.o sha256.o srs.o envedit.o \
 	dsn.o envelope.o masquerade.o base64.o nexthop.o
 COMMON = common.a
-SMTPD_OBJS = smtpd.o driver.o tlsexec.o session.o message.o body.o client.o \
-	checks.o clientcheck.o dnsbl.o dnsq.o policy.o sockclient.o milter.o milterwire.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
+SMTPD_OBJS = smtpd.o driver.o tlsexec.o session.o message.o content.o hdrscan.o \
+	msgedit.o body.o client.o \
+	checks.o clientcheck.o dnsbl.o dnsq.o policy.o sockclient.o milter.o milterwire.o miltermod.o queuesink.o qmailqueue.o privdrop.o auth.o md5.o $(COMMON)
 ENQUEUE_OBJS = enqueue.o privdrop.o $(COMMON)
 MAKEDB_OBJS = makedb.o $(COMMON)
 DELIVER_OBJS = deliver.o attempt.o children.o state.o maildir.o remote.o smtpconn.o \
@@ -127,7 +128,7 @@ test:
 # libFuzzer targets (clang): FUZZTIME seconds each.
 FUZZTIME ?= 60
 fuzz:
-	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade tlslog milter; do \
+	for t in session address tables pop3 dns dnsq remote qentry addrlist envelope masquerade tlslog milter hdrscan; do \
 		./tests/fuzz/run $$t $(FUZZTIME) || exit 1; \
 	done
 

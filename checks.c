@@ -17,6 +17,8 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "content.h"
+#include "envedit.h"
 #include "log.h"
 #include "util.h"
 
@@ -205,13 +207,131 @@ check_reset(void *ctx, struct session *s)
 		milters_abort(&c->milters);
 }
 
+/* The message as it streams in, to the milters. */
+static const char *
+check_content(void *ctx, struct session *s, enum content_part part,
+    const char *p, size_t n)
+{
+	struct checks *c = ctx;
+	struct milter_verdict v;
+
+	switch (part) {
+	case CONTENT_BEGIN:
+		milters_data(&c->milters, p, &v);
+		break;
+	case CONTENT_FIELD:
+		milters_header(&c->milters, p, n, &v);
+		break;
+	case CONTENT_END_OF_HEADER:
+		milters_end_of_header(&c->milters, &v);
+		break;
+	default:
+		milters_body(&c->milters, p, n, &v);
+		break;
+	}
+	return milter_outcome(s, &v);
+}
+
+/* ---- the milters' changes at the end of the message ---- */
+
+static int
+edit_insert_field(void *ctx, size_t index, const char *name,
+    const char *value)
+{
+	return content_insert_field(ctx, index == MILTERMOD_APPEND ?
+	    CONTENT_APPEND : index, name, value);
+}
+
+static int
+edit_change_field(void *ctx, const char *name, unsigned nth,
+    const char *value)
+{
+	return content_change_field(ctx, name, nth, value);
+}
+
+static int
+edit_body_begin(void *ctx)
+{
+	return content_body_begin(ctx);
+}
+
+static int
+edit_body(void *ctx, const char *p, size_t n)
+{
+	return content_body(ctx, p, n);
+}
+
+static int
+edit_add_rcpt(void *ctx, const char *rcpt, const char *args)
+{
+	struct session *s = ctx;
+
+	if (s->tx.nrcpt >= s->cfg->maxrcpt ||
+	    envedit_add_rcpt(&s->tx.envelope, rcpt, args) < 0)
+		return -1;
+	log_msg(LOG_INFO, "milter: id=%s recipient added: %s", s->tx.id,
+	    rcpt);
+	s->tx.nrcpt = envedit_count_rcpts(&s->tx.envelope);
+	return 0;
+}
+
+static int
+edit_del_rcpt(void *ctx, const char *rcpt)
+{
+	struct session *s = ctx;
+
+	if (envedit_del_rcpt(&s->tx.envelope, rcpt) < 0)
+		return -1;
+	log_msg(LOG_INFO, "milter: id=%s recipient deleted: %s", s->tx.id,
+	    rcpt);
+	s->tx.nrcpt = envedit_count_rcpts(&s->tx.envelope);
+	return 0;
+}
+
+static int
+edit_change_from(void *ctx, const char *from, const char *args)
+{
+	struct session *s = ctx;
+
+	(void)args;	/* RET and ENVID stay as the client gave them */
+	if (envedit_set_sender(&s->tx.envelope, from) < 0)
+		return -1;
+	log_msg(LOG_INFO, "milter: id=%s sender changed: <%s>", s->tx.id,
+	    s->tx.envelope.data + 1);
+	return 0;
+}
+
+static const char *
+milters_at_end(struct checks *c, struct session *s)
+{
+	const struct milter_edit_ops ops = { edit_insert_field,
+	    edit_change_field, edit_body_begin, edit_body, edit_add_rcpt,
+	    edit_del_rcpt, edit_change_from, s };
+	struct milter_verdict v;
+	const char *why;
+
+	milters_end_of_message(&c->milters, &ops, &v);
+	why = milter_outcome(s, &v);
+	if (why == NULL && !s->tx.discard && s->tx.nrcpt == 0) {
+		/* as Postfix: a message without recipients goes nowhere */
+		log_msg(LOG_NOTICE, "milter: id=%s every recipient deleted; "
+		    "discarded", s->tx.id);
+		s->tx.discard = 1;
+	}
+	return why;
+}
+
 static const char *
 check_data(void *ctx, struct session *s)
 {
 	struct checks *c = ctx;
+	const char *why = NULL;
 
-	return c->cfg->policy_eod ? ask_policy(c, s, "END-OF-MESSAGE", "") :
-	    NULL;
+	if (c->cfg->policy_eod)
+		why = ask_policy(c, s, "END-OF-MESSAGE", "");
+	if (why == NULL && c->milters.n > 0)
+		why = milters_at_end(c, s);
+	return why;
 }
 
 /* The client's port, as the super-server says (TCPREMOTEPORT); 0 unknown. */
@@ -250,8 +370,8 @@ void
 checks_start(struct checks *c, const struct config *cfg,
     struct client *client, struct session *s, const char *resolv_conf)
 {
-	const struct session_checks hooks = { check_helo, check_mail,
-	    check_rcpt, check_data, check_reset, c };
+	struct session_checks hooks = { check_helo, check_mail,
+	    check_rcpt, check_data, check_reset, NULL, c };
 	struct milter_client mc = { client->addr, "unknown", client_port() };
 	struct milter_verdict v;
 
@@ -267,8 +387,10 @@ checks_start(struct checks *c, const struct config *cfg,
 		    client->denied ? "" : client->addr, &c->q);
 	}
 	if (!client->denied && cfg->nmilters > 0) {
-		milters_start(&c->milters, cfg, &mc, &v);
+		milters_start(&c->milters, cfg, &mc,
+		    s->sink->commit_pieces != NULL, &v);
 		refuse_client(client, v.reply);
+		hooks.content = check_content;
 	}
 	if (!client->denied)
 		session_set_checks(s, &hooks);

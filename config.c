@@ -132,6 +132,10 @@ apply_checks_setting(struct config *c, const char *key, const char *v)
 	if (strcmp(key, "miltertimeout") == 0)
 		return parse_uint(v, &c->miltertimeout) < 0 ||
 		    c->miltertimeout == 0 || c->miltertimeout > 3600 ? -1 : 0;
+	if (strcmp(key, "miltermessagetimeout") == 0)
+		return parse_uint(v, &c->miltermessagetimeout) < 0 ||
+		    c->miltermessagetimeout == 0 ||
+		    c->miltermessagetimeout > 3600 ? -1 : 0;
 	if (strcmp(key, "policyeod") == 0)
 		return parse_bool(v, &c->policy_eod);
 	if (strcmp(key, "policytimeout") == 0)
@@ -349,6 +353,7 @@ config_defaults(struct config *c, const char *dir)
 	c->tlslevel = TLS_MAY;
 	c->milterconnecttimeout = 30;
 	c->miltertimeout = 30;
+	c->miltermessagetimeout = 300;
 	str_copy(c->tlsclient, "/usr/bin/gnutls-cli", sizeof c->tlsclient);
 	c->pop3timeout = 600;	/* RFC 1939: at least ten minutes */
 	c->maxsessiontime = 3600;

@@ -113,6 +113,7 @@ struct config {
 	size_t nmilters;
 	unsigned milterconnecttimeout;
 	unsigned miltertimeout;		/* each event's reply */
+	unsigned miltermessagetimeout;	/* all replies at end of message */
 	int milter_default_accept;	/* milterdefault accept, not tempfail */
 	struct table tables[TABLE_COUNT];
 };

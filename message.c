@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "content.h"
 #include "log.h"
 #include "session.h"
 
@@ -44,6 +45,10 @@ store(struct session *s, const char *p, size_t n)
 {
 	struct tx *t = &s->tx;
 
+	if (t->message_open) {
+		t->stored += (long long)n;
+		content_feed(s, p, n);
+	}
 	while (n > 0 && t->message_open) {
 		size_t room = sizeof t->msgbuf - t->msglen;
 		size_t c = n < room ? n : room;
@@ -127,6 +132,11 @@ message_begin(struct session *s)
 	t->at_line_start = 1;
 	t->header_start_len = 0;
 	t->msglen = 0;
+	t->stored = 0;
+	if (content_begin(s) < 0) {
+		drop_message(s);
+		return -1;
+	}
 	write_received(s);
 	/* what the checks at RCPT added (PREPEND), below our Received */
 	if (t->prepend[0] != '\0')
@@ -207,6 +217,8 @@ refusal(const struct session *s)
 		return "550 5.6.0 Error: bare CR in message text";
 	if (t->hops > MAX_HOPS)
 		return "554 5.4.6 Error: too many hops (mail loop?)";
+	if (t->content_reply[0] != '\0')
+		return t->content_reply;
 	return NULL;
 }
 
@@ -237,8 +249,10 @@ message_finish(struct session *s, char *reply, size_t replysize)
 	const char *why = refusal(s);
 	enum commit_result r;
 
-	if (why == NULL)
+	if (why == NULL) {
 		flush_buffer(s);
+		content_end(s);
+	}
 	why = refusal(s);
 	if (why != NULL) {
 		drop_message(s);
@@ -280,7 +294,9 @@ message_finish(struct session *s, char *reply, size_t replysize)
 		return;
 	}
 	t->message_open = 0;
-	r = s->sink->commit(s->sinkctx, t->envelope.data, t->envelope.len);
+	r = content_changed(s) ?
+	    content_commit(s, t->envelope.data, t->envelope.len) :
+	    s->sink->commit(s->sinkctx, t->envelope.data, t->envelope.len);
 	if (r == COMMIT_OK) {
 		s->messages++;
 		log_queued(s);
@@ -297,6 +313,23 @@ message_finish(struct session *s, char *reply, size_t replysize)
 	log_msg(LOG_WARNING, "commit failed: client=%s from=<%s> reason=\"%s\"",
 	    s->client->addr[0] ? s->client->addr : "local",
 	    t->envelope.data + 1, reply);
+}
+
+/*
+ * Writes what a content filter adds after the message as received (the
+ * buffer is empty by then): where it starts in the file, or -1.
+ */
+long long
+message_append(struct session *s, const char *p, size_t n)
+{
+	struct tx *t = &s->tx;
+	long long off = t->stored;
+
+	if (!t->message_open || t->msglen != 0 ||
+	    s->sink->write(s->sinkctx, p, n) < 0)
+		return -1;
+	t->stored += (long long)n;
+	return off;
 }
 
 void

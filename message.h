@@ -13,5 +13,6 @@ int message_begin(struct session *s);
 void message_bytes(void *ctx, const char *p, size_t n);
 void message_finish(struct session *s, char *reply, size_t replysize);
 void message_abort(struct session *s);
+long long message_append(struct session *s, const char *p, size_t n);
 
 #endif

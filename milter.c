@@ -3,8 +3,11 @@
  *
  * Every packet is a 4-octet length in network order, a command octet
  * and its data.  smtpd offers protocol version 6, lets a filter decline
- * any event and any reply (SMFIP_NO* and SMFIP_NR_*), and offers no
- * message modification yet.  A filter is hostile like any peer: every
+ * any event and any reply (SMFIP_NO* and SMFIP_NR_*), sends header
+ * values with their leading space to those that ask (SMFIP_HDR_LEADSPC),
+ * and offers every change to the message but the macro list
+ * (miltermod.c); to a queue program (QMAILQUEUE), which has been sent
+ * the message by the end of it, only the envelope's.  A filter is hostile like any peer: every
  * step has a deadline (milterconnecttimeout, miltertimeout), a reply is
  * at most MILTER_PACKET_MAX octets, and a filter that fails, is silent
  * or says what the protocol does not allow gets milterdefault: tempfail
@@ -36,7 +39,16 @@
 #define SMFIP_NR_HELO 0x2000UL
 #define SMFIP_NR_MAIL 0x4000UL
 #define SMFIP_NR_RCPT 0x8000UL
-#define PROTOCOL_OFFERED 0xFF3FFUL
+#define SMFIP_NOBODY 0x10UL
+#define SMFIP_NOHDRS 0x20UL
+#define SMFIP_NOEOH 0x40UL
+#define SMFIP_NR_HDR 0x80UL
+#define SMFIP_NODATA 0x200UL
+#define SMFIP_NR_DATA 0x10000UL
+#define SMFIP_NR_EOH 0x40000UL
+#define SMFIP_NR_BODY 0x80000UL
+#define SMFIP_HDR_LEADSPC 0x100000UL
+#define PROTOCOL_OFFERED 0x1FF3FFUL
 
 
 /* ---- one filter ---- */
@@ -68,7 +80,7 @@ negotiate(struct milters *ms, struct milter_filter *f)
 	unsigned long version;
 
 	milter_put_u32(&p, MILTER_VERSION);
-	milter_put_u32(&p, 0);			/* no modifications offered */
+	milter_put_u32(&p, ms->offered);
 	milter_put_u32(&p, PROTOCOL_OFFERED);
 	if (milter_send(f->fd, &p, deadline(ms)) < 0 ||
 	    milter_read(f->fd, &p, deadline(ms)) < 0)
@@ -78,7 +90,9 @@ negotiate(struct milters *ms, struct milter_filter *f)
 	version = milter_get_u32(p.data);
 	if (version < 2 || version > MILTER_VERSION)
 		return -1;
-	/* what it declines beyond what was offered is not ours to skip */
+	/* what it declines beyond what was offered is not ours to skip;
+	 * actions it asks for that were not offered it goes without */
+	f->actions = milter_get_u32(p.data + 4) & ms->offered;
 	f->protocol = milter_get_u32(p.data + 8) & PROTOCOL_OFFERED;
 	return 0;
 }
@@ -90,6 +104,8 @@ send_macros(struct milters *ms, struct milter_filter *f, char stage,
 {
 	struct packet p = { .cmd = 'D' };
 
+	if (pairs[0] == NULL)
+		return 0;
 	milter_put(&p, &stage, 1);
 	for (size_t i = 0; pairs[i] != NULL && pairs[i + 1] != NULL; i += 2)
 		if (milter_put_str(&p, pairs[i]) < 0 || milter_put_str(&p, pairs[i + 1]) < 0)
@@ -172,7 +188,9 @@ each_filter(struct milters *ms, char stage, const char *const *macros,
 			give_up(ms, f, "cannot send");
 			kind = MILTER_BAD;
 		} else {
-			kind = event(ms, f, ev, no_reply);
+			kind = event(ms, f, ms->leadspc_event != NULL &&
+			    (f->protocol & SMFIP_HDR_LEADSPC) ?
+			    ms->leadspc_event : ev, no_reply);
 		}
 		switch (kind) {
 		case MILTER_BAD:
@@ -208,7 +226,8 @@ each_filter(struct milters *ms, char stage, const char *const *macros,
 
 void
 milters_start(struct milters *ms, const struct config *cfg,
-    const struct milter_client *client, struct milter_verdict *v)
+    const struct milter_client *client, int content_editable,
+    struct milter_verdict *v)
 {
 	struct packet ev = { .cmd = 'C' };
 	char port[8], either[600];
@@ -219,6 +238,7 @@ milters_start(struct milters *ms, const struct config *cfg,
 
 	memset(ms, 0, sizeof *ms);
 	ms->cfg = cfg;
+	ms->offered = SMFIF_ENVELOPE | (content_editable ? SMFIF_CONTENT : 0);
 	for (size_t i = 0; i < cfg->nmilters; i++) {
 		struct milter_filter *f = &ms->f[ms->n++];
 		f->spec = cfg->milters[i];
@@ -293,6 +313,204 @@ milters_rcpt(struct milters *ms, const char *rcpt, struct milter_verdict *v)
 	snprintf(path, sizeof path, "<%s>", rcpt);
 	milter_put_str(&ev, path);
 	each_filter(ms, 'R', macros, &ev, SMFIP_NORCPT, SMFIP_NR_RCPT, 0, v);
+}
+
+/* DATA: the queue ID is known from here on (macro i). */
+void
+milters_data(struct milters *ms, const char *id, struct milter_verdict *v)
+{
+	struct packet ev = { .cmd = 'T' };
+	const char *macros[] = { "i", ms->id, NULL };
+
+	str_copy(ms->id, id, sizeof ms->id);
+	ms->bodylen = 0;
+	each_filter(ms, 'T', macros, &ev, SMFIP_NODATA, SMFIP_NR_DATA, 0, v);
+}
+
+/*
+ * One header field, "Name: value\n" with its continuation lines: the
+ * name, and the value without its last line end (with its leading
+ * white space only for a filter that asked for it, as Sendmail does).
+ */
+void
+milters_header(struct milters *ms, const char *field, size_t n,
+    struct milter_verdict *v)
+{
+	struct packet ev = { .cmd = 'L' }, bare = { .cmd = 'L' };
+	const char *macros[] = { NULL };
+	const char *colon = memchr(field, ':', n), *value;
+	size_t vlen;
+
+	memset(v, 0, sizeof *v);
+	if (colon == NULL)
+		return;
+	value = colon + 1;
+	vlen = n - (size_t)(value - field);
+	while (vlen > 0 && (value[vlen - 1] == '\n'))
+		vlen--;
+	milter_put(&ev, field, (size_t)(colon - field));
+	milter_put(&ev, "", 1);
+	bare = ev;
+	milter_put(&ev, value, vlen);
+	milter_put(&ev, "", 1);
+	while (vlen > 0 && (*value == ' ' || *value == '\t')) {
+		value++;
+		vlen--;
+	}
+	milter_put(&bare, value, vlen);
+	milter_put(&bare, "", 1);
+	ms->leadspc_event = &ev;
+	each_filter(ms, 'L', macros, &bare, SMFIP_NOHDRS, SMFIP_NR_HDR, 0, v);
+	ms->leadspc_event = NULL;
+}
+
+void
+milters_end_of_header(struct milters *ms, struct milter_verdict *v)
+{
+	struct packet ev = { .cmd = 'N' };
+	const char *macros[] = { NULL };
+
+	each_filter(ms, 'N', macros, &ev, SMFIP_NOEOH, SMFIP_NR_EOH, 0, v);
+}
+
+/* Sends the body text gathered so far, if any. */
+static void
+flush_body(struct milters *ms, struct milter_verdict *v)
+{
+	struct packet ev = { .cmd = 'B' };
+	const char *macros[] = { NULL };
+
+	memset(v, 0, sizeof *v);
+	if (ms->bodylen == 0)
+		return;
+	milter_put(&ev, ms->body, ms->bodylen);
+	ms->bodylen = 0;
+	each_filter(ms, 'B', macros, &ev, SMFIP_NOBODY, SMFIP_NR_BODY, 0, v);
+}
+
+/*
+ * Body text with LF line ends, sent as CR LF (what SMTP carries and
+ * DKIM signs) in chunks of up to 65535 octets.
+ */
+void
+milters_body(struct milters *ms, const char *p, size_t n,
+    struct milter_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	for (size_t i = 0; i < n && v->reply == NULL && !v->discard; i++) {
+		if (ms->bodylen + 2 > sizeof ms->body)
+			flush_body(ms, v);
+		if (p[i] == '\n')
+			ms->body[ms->bodylen++] = '\r';
+		ms->body[ms->bodylen++] = p[i];
+	}
+}
+
+/*
+ * A filter's replies at the end of the message: its changes, applied
+ * as they come, then its verdict.  Each packet within miltertimeout,
+ * all of them within miltermessagetimeout, and a new body no larger
+ * than maxsize.
+ */
+static int
+end_of_message_one(struct milters *ms, struct milter_filter *f,
+    const struct milter_edit_ops *ops, struct milter_verdict *v)
+{
+	struct milter_mod_state st = { .actions = f->actions,
+	    .leadspc = !!(f->protocol & SMFIP_HDR_LEADSPC) };
+	struct packet ev = { .cmd = 'E' }, p;
+	const char *macros[] = { "i", ms->id, NULL };
+	long long whole = monotonic_ms() +
+	    (long long)ms->cfg->miltermessagetimeout * 1000;
+	unsigned long long body = 0;
+	int kind;
+
+	if (send_macros(ms, f, 'E', macros) < 0 ||
+	    milter_send(f->fd, &ev, deadline(ms)) < 0) {
+		give_up(ms, f, "cannot send");
+		return MILTER_BAD;
+	}
+	for (;;) {
+		long long until = deadline(ms) < whole ? deadline(ms) : whole;
+		int r;
+
+		if (milter_read(f->fd, &p, until) < 0) {
+			give_up(ms, f, "no reply in time, or a bad one");
+			return MILTER_BAD;
+		}
+		if (p.cmd == 'b' && (body += p.len) > ms->cfg->maxsize) {
+			give_up(ms, f, "a new body larger than maxsize");
+			return MILTER_BAD;
+		}
+		r = milter_apply_mod(p.cmd, p.data, p.len, &st, ops);
+		if (r == MOD_BAD) {
+			give_up(ms, f, "a change it did not ask for, or a "
+			    "malformed one");
+			return MILTER_BAD;
+		}
+		if (r == MOD_FAILED) {
+			log_msg(LOG_WARNING, "milter: %s: a change could not "
+			    "be applied", f->spec);
+			str_copy(ms->reply, "451 4.3.0 Error: a content "
+			    "filter's change could not be applied",
+			    sizeof ms->reply);
+			return MILTER_REFUSE;
+		}
+		if (r == MOD_DONE)
+			continue;
+		kind = milter_parse_reply(p.cmd, p.data, p.len, ms->reply,
+		    sizeof ms->reply);
+		if (kind != MILTER_PROGRESS)
+			break;
+	}
+	if (kind == MILTER_BAD || kind == MILTER_QUARANTINE) {
+		give_up(ms, f, "a reply the protocol does not allow here");
+		return MILTER_BAD;
+	}
+	if (st.quarantine) {
+		log_msg(LOG_NOTICE, "milter: %s: quarantine: %s", f->spec,
+		    st.reason);
+		v->hold = 1;
+	}
+	return kind;
+}
+
+/* The end of the message: each filter in turn, until one refuses. */
+void
+milters_end_of_message(struct milters *ms, const struct milter_edit_ops *ops,
+    struct milter_verdict *v)
+{
+	flush_body(ms, v);
+	if (v->reply != NULL || v->discard)
+		return;
+	for (size_t i = 0; i < ms->n; i++) {
+		struct milter_filter *f = &ms->f[i];
+		int kind;
+
+		if (failed_tempfail(ms, f)) {
+			v->reply = MILTER_TEMPFAIL_REPLY;
+			return;
+		}
+		if (!in_play(f))
+			continue;
+		kind = end_of_message_one(ms, f, ops, v);
+		f->accepted_message = 0;
+		if (kind == MILTER_BAD && failed_tempfail(ms, f)) {
+			v->reply = MILTER_TEMPFAIL_REPLY;
+			return;
+		}
+		if (kind == MILTER_REFUSE) {
+			log_msg(LOG_INFO, "milter: %s: %s", f->spec, ms->reply);
+			v->reply = ms->reply;
+			return;
+		}
+		if (kind == MILTER_DISCARD) {
+			v->discard = 1;
+			return;
+		}
+	}
+	for (size_t i = 0; i < ms->n; i++)
+		ms->f[i].accepted_message = 0;
 }
 
 /* The transaction ended (RSET, a new MAIL, QUIT): SMFIC_ABORT, no reply. */

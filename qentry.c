@@ -55,9 +55,8 @@ read_map(int fd, const struct qentry *e, struct qextent **out, size_t *nout,
 		return 1;
 	if ((text = malloc((size_t)maplen)) == NULL)
 		return -1;
-	if (pread(fd, text, (size_t)maplen, e->mapoff) != maplen)
-		r = -1;
-	else if (out != NULL && (map = calloc(n, sizeof *map)) == NULL)
+	if (pread(fd, text, (size_t)maplen, e->mapoff) != maplen ||
+	    (out != NULL && (map = calloc(n, sizeof *map)) == NULL))
 		r = -1;
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		const char *rec = text + i * QMAP_RECORD;
@@ -98,6 +97,7 @@ qentry_parse(int fd, struct qentry *e)
 	struct stat st;
 	long long a, n, c, body;
 
+	memset(e, 0, sizeof *e);
 	if (fstat(fd, &st) < 0)
 		return -1;
 	if (!S_ISREG(st.st_mode) || st.st_size < QENTRY_TRAILER_SIZE)

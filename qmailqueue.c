@@ -120,5 +120,5 @@ qq_abort(void *ctx)
 }
 
 const struct sink_ops qmailqueue_sink_ops = {
-	qq_open, qq_write, qq_commit, qq_abort, NULL
+	qq_open, qq_write, qq_commit, qq_abort, NULL, NULL
 };

@@ -37,17 +37,24 @@ qs_write(void *ctx, const char *p, size_t n)
 }
 
 static enum commit_result
-qs_commit(void *ctx, const char *env, size_t envlen)
+qs_commit_pieces(void *ctx, const struct qextent *map, size_t nmap,
+    const char *env, size_t envlen)
 {
 	struct queue_sink *qs = ctx;
 
-	if (qmsg_commit(qs->queue, &qs->msg, env, envlen) < 0) {
+	if (qmsg_commit_map(qs->queue, &qs->msg, map, nmap, env, envlen) < 0) {
 		forget_hold(qs);
 		return COMMIT_TEMPFAIL;
 	}
 	qs->held = 0;
 	queue_trigger(qs->queue);
 	return COMMIT_OK;
+}
+
+static enum commit_result
+qs_commit(void *ctx, const char *env, size_t envlen)
+{
+	return qs_commit_pieces(ctx, NULL, 0, env, envlen);
 }
 
 static void
@@ -71,5 +78,5 @@ qs_hold(void *ctx, const char *id)
 }
 
 const struct sink_ops queue_sink_ops = {
-	qs_open, qs_write, qs_commit, qs_abort, qs_hold
+	qs_open, qs_write, qs_commit, qs_abort, qs_hold, qs_commit_pieces
 };

@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "dsn.h"
 #include "log.h"
+#include "content.h"
 #include "message.h"
 #include "route.h"
 #include "srs.h"
@@ -1220,4 +1221,5 @@ session_end(struct session *s)
 	log_msg(LOG_INFO, "disconnect client=%s messages=%u errors=%u",
 	    client_name(s), s->messages, s->errors);
 	buf_free(&s->tx.envelope);
+	content_free(s);
 }

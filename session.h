@@ -10,6 +10,8 @@
 
 #include "body.h"
 #include "config.h"
+#include "hdrscan.h"
+#include "msgedit.h"
 #include "queue.h"
 #include "sink.h"
 #include "util.h"
@@ -49,10 +51,15 @@ struct session_io {
  * milters): the driver's, or none.  helo judges an accepted HELO/EHLO
  * name, mail a sender, rcpt a deliverable recipient, data the whole
  * message before its commit: NULL, or the refusal; reset learns that a
- * transaction begun with MAIL is over.  They may add header lines (tx.prepend), hold or
- * discard the message.
+ * transaction begun with MAIL is over.  They may add header lines
+ * (tx.prepend), hold or discard the message.  content, when set, is
+ * told the message as it streams in (content filters): its start (p
+ * the queue ID), each header field, the header's end, then the body; its refusal is given at the
+ * end of the data, and data may then change the message (content.h).
  */
 struct session;
+enum content_part { CONTENT_BEGIN, CONTENT_FIELD, CONTENT_END_OF_HEADER,
+	CONTENT_BODY };
 struct session_checks {
 	const char *(*helo)(void *ctx, struct session *s);
 	const char *(*mail)(void *ctx, struct session *s, const char *sender,
@@ -60,6 +67,8 @@ struct session_checks {
 	const char *(*rcpt)(void *ctx, struct session *s, const char *rcpt);
 	const char *(*data)(void *ctx, struct session *s);
 	void (*reset)(void *ctx, struct session *s);	/* a transaction ends */
+	const char *(*content)(void *ctx, struct session *s,
+	    enum content_part part, const char *p, size_t n);
 	void *ctx;
 };
 
@@ -89,6 +98,10 @@ struct tx {
 	unsigned serial;	/* transactions so far in this session */
 	char msgbuf[MSG_BUF_SIZE];
 	size_t msglen;
+	long long stored;	/* octets of the message given to the sink */
+	struct hdrscan *scan;	/* content filters: the fields (content.c) */
+	struct msgedit edit;	/* ...and their changes */
+	char content_reply[600];	/* a filter's refusal during the data */
 };
 
 enum session_state {

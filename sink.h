@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "queue.h"
+
 enum commit_result {
 	COMMIT_OK,
 	COMMIT_TEMPFAIL,	/* 451 4.3.0 */
@@ -23,6 +25,11 @@ struct sink_ops {
 	void (*abort)(void *ctx);
 	/* Holds the message being written once committed; NULL: cannot. */
 	int (*hold)(void *ctx, const char *id);
+	/* Commits a message made of pieces of what was written (content
+	 * filters' changes: queue.h's map); NULL: cannot. */
+	enum commit_result (*commit_pieces)(void *ctx,
+	    const struct qextent *map, size_t nmap, const char *env,
+	    size_t envlen);
 };
 
 extern const struct sink_ops queue_sink_ops;

@@ -6,38 +6,7 @@
 # down, silent or speaks nonsense.
 
 load helper
-
-MILTER_PY=/usr/bin/python3
-
-setup() {
-	setup_postern
-	printf 'alice@example.org\nbob@example.org\n' >"$CONF/users"
-	MILTER_PID=
-}
-
-teardown() {
-	[ -n "$MILTER_PID" ] && { kill "$MILTER_PID" 2>/dev/null; wait "$MILTER_PID" 2>/dev/null; }
-	teardown_postern
-}
-
-# start_milter RULE...: tests/testmilter.py on a free port, named in
-# smtpd.conf; its events go to $TESTDIR/milter.log
-start_milter() {
-	"$MILTER_PY" -c 'import Milter' 2>/dev/null || skip "python3-milter is not installed"
-	MPORT=$(free_port)
-	"$MILTER_PY" "$TOP/tests/testmilter.py" "inet:$MPORT@127.0.0.1" \
-	    "$TESTDIR/milter.log" "$@" 2>"$TESTDIR/milter.err" &
-	MILTER_PID=$!
-	wait_port 127.0.0.1 "$MPORT" 30
-	conf "milter inet:127.0.0.1:$MPORT"
-}
-
-session() {	# session 'COMMANDS': from 192.0.2.7, port 4567
-	TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=4567 smtp_pipe "$1"
-}
-
-# The events the filter saw, without the macro lines.
-events() { grep -v '^macro ' "$TESTDIR/milter.log" | grep -v '^ready$'; }
+load milter_helper
 
 @test "the connection and the envelope reach the filter in order, with the macros filters read" {
 	start_milter
@@ -90,7 +59,7 @@ events() { grep -v '^macro ' "$TESTDIR/milter.log" | grep -v '^ready$'; }
 	! grep -q '^mail <a@b.test>' "$TESTDIR/milter.log"
 }
 
-@test "a filter registered for adding header fields goes on without the action (none is offered yet): its verdicts still count" {
+@test "a filter registered for some actions only (adding header fields) negotiates; its verdicts count" {
 	start_milter flags=ADDHDRS 'mail:a@b.test=reject'
 	run session 'EHLO c\nMAIL FROM:<a@b.test>\nQUIT\n'
 	echo "$output"
@@ -121,46 +90,6 @@ events() { grep -v '^macro ' "$TESTDIR/milter.log" | grep -v '^ready$'; }
 	run session 'EHLO c\nMAIL FROM:<a@b.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n'
 	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
 	grep -q "milter: inet:127.0.0.1:$port: cannot connect; default action accept" "$LOG"
-}
-
-# A hostile filter: fakemilter.py answers the negotiation, then as told.
-start_hostile() {	# start_hostile MODE
-	MPORT=$(free_port)
-	python3 - "$MPORT" "$1" <<'PY' &
-import socket, struct, sys, time
-port, mode = int(sys.argv[1]), sys.argv[2]
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", port)); s.listen(4)
-def serve(c):
-    def packet():
-        head = c.recv(5, socket.MSG_WAITALL)
-        n = struct.unpack("!I", head[:4])[0]
-        return head[4:5], c.recv(n - 1, socket.MSG_WAITALL) if n > 1 else b""
-    packet()                                            # OPTNEG
-    c.sendall(struct.pack("!IcIII", 13, b"O", 6, 0, 0))
-    if mode == "silent":
-        time.sleep(600)
-    elif mode == "huge":
-        packet(); packet()                              # macros, connect
-        # a reply of 1 MiB, sent whole: more than any reply may be
-        c.sendall(struct.pack("!I", 1 << 20) + b"y" + b"5" * ((1 << 20) - 1))
-        time.sleep(600)
-    elif mode == "garbage":
-        packet(); packet()
-        c.sendall(struct.pack("!Ic", 1, b"Z"))
-        time.sleep(600)
-while True:
-    c, _ = s.accept()
-    try:
-        serve(c)
-    except (struct.error, OSError):
-        pass    # wait_port's probe, or smtpd gone
-    c.close()
-PY
-	MILTER_PID=$!
-	wait_port 127.0.0.1 "$MPORT" 30
-	conf "milter inet:127.0.0.1:$MPORT"
-	conf 'miltertimeout 2'
 }
 
 @test "hostile filters: silent, a reply of 1 MiB, an unknown reply: each gets the default action within miltertimeout, no hang" {

@@ -10,8 +10,20 @@ macros it saw ("macro NAME=VALUE").  RULEs say what to answer:
   STAGE:VALUE=ACTION   at connect (VALUE a client address), helo, mail,
                        rcpt, when the event's value is VALUE
   ACTION: reject, tempfail, accept, discard, or "reply:CODE XCODE TEXT"
+  header:NAME=ACTION   when a header field called NAME comes
+  eoh=ACTION, body=ACTION, eom=ACTION, data=ACTION
 Without a rule the answer is continue.  The rule flags=ADDHDRS registers
-the filter for adding header fields (smfi_register's flags).
+the filter for adding header fields only (smfi_register's flags);
+flags=NONE for nothing.  Otherwise it registers for every change, and
+these rules, in the order given, are the changes it makes at the end of
+the message (before its eom answer):
+  add=NAME:VALUE  ins=INDEX:NAME:VALUE  chg=NAME:INDEX:VALUE (empty:
+  delete)  newbody=TEXT ("\\n" a line end; one replacebody call per ";"
+  separated part)  addrcpt=ADDR  addrcpt_par=ADDR:ARGS  delrcpt=ADDR
+  chgfrom=ADDR  quarantine=REASON
+Content events log "data", "header NAME: VALUE" (the value as received,
+between the colon and the line end), "eoh", "body " and the whole body
+as a Python repr, "eom".
 """
 import sys
 
@@ -19,12 +31,18 @@ import Milter
 
 LOG = sys.argv[2]
 RULES = {}
+CHANGES = []
+CHANGE_KINDS = ("add", "ins", "chg", "newbody", "addrcpt", "addrcpt_par",
+                "delrcpt", "chgfrom", "quarantine")
 for rule in sys.argv[3:]:
     key, _, action = rule.partition("=")
-    RULES[key] = action
+    if key in CHANGE_KINDS:
+        CHANGES.append((key, action))
+    else:
+        RULES[key] = action
 
 MACROS = ("j", "{daemon_name}", "{client_addr}", "{client_name}",
-          "{mail_addr}", "{rcpt_addr}", "{auth_authen}")
+          "{mail_addr}", "{rcpt_addr}", "{auth_authen}", "i")
 
 
 def log(line):
@@ -38,7 +56,8 @@ class TestMilter(Milter.Base):
             v = self.getsymval(name)
             if v is not None:
                 log("macro %s=%s" % (name, v))
-        action = RULES.get("%s:%s" % (stage, value), "continue")
+        action = RULES.get("%s:%s" % (stage, value),
+                           RULES.get(stage, "continue"))
         if action.startswith("reply:"):
             code, xcode, text = action[6:].split(" ", 2)
             self.setreply(code, xcode, text)
@@ -64,6 +83,56 @@ class TestMilter(Milter.Base):
         log("rcpt %s" % rcpt)
         return self.answer("rcpt", rcpt.strip("<>"))
 
+    def data(self):
+        log("data")
+        self.bodytext = b""
+        return self.answer("data", "")
+
+    def header(self, name, value):
+        log("header %s: %s" % (name, value))
+        action = RULES.get("header:%s" % name)
+        return self.answer("header", name) if action else Milter.CONTINUE
+
+    def eoh(self):
+        log("eoh")
+        return self.answer("eoh", "")
+
+    def body(self, chunk):
+        self.bodytext += chunk
+        return self.answer("body", "")
+
+    def eom(self):
+        log("body %r" % self.bodytext)
+        log("eom")
+        self.make_changes()
+        return self.answer("eom", "")
+
+    def make_changes(self):
+        for kind, arg in CHANGES:
+            if kind == "add":
+                name, value = arg.split(":", 1)
+                self.addheader(name, value)
+            elif kind == "ins":
+                idx, name, value = arg.split(":", 2)
+                self.addheader(name, value, int(idx))
+            elif kind == "chg":
+                name, idx, value = arg.split(":", 2)
+                self.chgheader(name, int(idx), value)
+            elif kind == "newbody":
+                for part in arg.split(";"):
+                    self.replacebody(part.replace("\\n", "\r\n").encode())
+            elif kind == "addrcpt":
+                self.addrcpt("<%s>" % arg)
+            elif kind == "addrcpt_par":
+                addr, params = arg.split(":", 1)
+                self.addrcpt("<%s>" % addr, params)
+            elif kind == "delrcpt":
+                self.delrcpt("<%s>" % arg)
+            elif kind == "chgfrom":
+                self.chgfrom("<%s>" % arg)
+            elif kind == "quarantine":
+                self.quarantine(arg)
+
     def abort(self):
         log("abort")
         return Milter.CONTINUE
@@ -74,6 +143,9 @@ class TestMilter(Milter.Base):
 
 
 Milter.factory = TestMilter
-Milter.set_flags(Milter.ADDHDRS if RULES.pop("flags", "") == "ADDHDRS" else 0)
+FLAGS = RULES.pop("flags", "ALL")
+Milter.set_flags({"ADDHDRS": Milter.ADDHDRS, "NONE": 0}.get(
+    FLAGS, Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.ADDRCPT |
+    Milter.ADDRCPT_PAR | Milter.DELRCPT | Milter.QUARANTINE | Milter.CHGFROM))
 log("ready")
 Milter.runmilter("testmilter", sys.argv[1], 60)
