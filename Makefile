@@ -15,7 +15,7 @@ SENDMAIL_PATH ?= /usr/sbin/sendmail
 USRBINDIR ?= /usr/bin
 QUEUE_OWNER ?= postern
 CC ?= cc
-VERSION = 0.5.0
+VERSION = 0.6.0
 # The directories the programs use without -C and -Q; the only ones a
 # set-user-ID enqueue (sendmail's way into the queue) will use.
 CONFIG_DIR ?= /etc/postern
