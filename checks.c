@@ -155,7 +155,9 @@ check_helo(void *ctx, struct session *s)
 
 	if (c->milters.n == 0)
 		return NULL;
-	milters_helo(&c->milters, s->helo, &v);
+	/* what the TLS wrapper says, as for the policy servers */
+	milters_helo(&c->milters, s->helo, s->encrypted ? env("SSL_PROTOCOL") :
+	    "", &v);
 	return v.reply;
 }
 
@@ -172,7 +174,8 @@ check_mail(void *ctx, struct session *s, const char *sender,
 	}
 	if (c->milters.n == 0)
 		return NULL;
-	milters_mail(&c->milters, sender, params, s->auth_user, &v);
+	milters_mail(&c->milters, sender, params, s->auth_user,
+	    s->auth_mechanism, &v);
 	return milter_outcome(s, &v);
 }
 

@@ -264,11 +264,14 @@ milters_start(struct milters *ms, const struct config *cfg,
 }
 
 void
-milters_helo(struct milters *ms, const char *helo, struct milter_verdict *v)
+milters_helo(struct milters *ms, const char *helo, const char *tls_version,
+    struct milter_verdict *v)
 {
 	struct packet ev = { .cmd = 'H' };
-	const char *macros[] = { NULL };
+	const char *macros[] = { "{tls_version}", tls_version, NULL };
 
+	if (tls_version[0] == '\0')
+		macros[0] = NULL;
 	milter_put_str(&ev, helo);
 	each_filter(ms, 'H', macros, &ev, SMFIP_NOHELO, SMFIP_NR_HELO, 1, v);
 }
@@ -276,12 +279,12 @@ milters_helo(struct milters *ms, const char *helo, struct milter_verdict *v)
 /* MAIL: "<sender>", then each ESMTP parameter as its own string. */
 void
 milters_mail(struct milters *ms, const char *sender, const char *args,
-    const char *auth_user, struct milter_verdict *v)
+    const char *auth_user, const char *auth_type, struct milter_verdict *v)
 {
 	struct packet ev = { .cmd = 'M' };
 	char path[600], arg[600];
 	const char *macros[] = { "{mail_addr}", sender, "{auth_authen}",
-		auth_user, NULL };
+		auth_user, "{auth_type}", auth_type, NULL };
 
 	for (size_t i = 0; i < ms->n; i++)
 		ms->f[i].accepted_message = 0;
@@ -299,7 +302,7 @@ milters_mail(struct milters *ms, const char *sender, const char *args,
 		args += n;
 	}
 	if (auth_user[0] == '\0')
-		macros[2] = NULL;
+		macros[2] = NULL;	/* OpenDKIM signs when {auth_type} is set */
 	each_filter(ms, 'M', macros, &ev, SMFIP_NOMAIL, SMFIP_NR_MAIL, 0, v);
 }
 

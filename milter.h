@@ -56,9 +56,9 @@ void milters_start(struct milters *ms, const struct config *cfg,
     const struct milter_client *client, int content_editable,
     struct milter_verdict *v);
 void milters_helo(struct milters *ms, const char *helo,
-    struct milter_verdict *v);
+    const char *tls_version, struct milter_verdict *v);
 void milters_mail(struct milters *ms, const char *sender, const char *args,
-    const char *auth_user, struct milter_verdict *v);
+    const char *auth_user, const char *auth_type, struct milter_verdict *v);
 void milters_rcpt(struct milters *ms, const char *rcpt,
     struct milter_verdict *v);
 void milters_data(struct milters *ms, const char *id,

@@ -873,6 +873,8 @@ finish_auth(struct session *s, const char *user, char *password,
 	    r == AUTH_TEMP ? "tempfail" : "failed");
 	if (r == AUTH_OK) {
 		str_copy(s->auth_user, user, sizeof s->auth_user);
+		str_copy(s->auth_mechanism, mechanism,
+		    sizeof s->auth_mechanism);
 		reply(s, "235 2.7.0 Authentication successful");
 		return;
 	}

@@ -138,6 +138,7 @@ struct session {
 	enum { AUTH_IDLE, AUTH_PLAIN_WAIT, AUTH_LOGIN_USER, AUTH_LOGIN_PASS }
 	    auth_step;
 	char auth_user[256];	/* authenticated as; "" when not */
+	char auth_mechanism[8];	/* and how: "PLAIN" or "LOGIN" */
 	char auth_login[256];	/* LOGIN: the user name, between steps */
 	unsigned auth_failures;
 

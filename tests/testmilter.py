@@ -42,7 +42,8 @@ for rule in sys.argv[3:]:
         RULES[key] = action
 
 MACROS = ("j", "{daemon_name}", "{client_addr}", "{client_name}",
-          "{mail_addr}", "{rcpt_addr}", "{auth_authen}", "i")
+          "{mail_addr}", "{rcpt_addr}", "{auth_authen}", "{auth_type}",
+          "{tls_version}", "i")
 
 
 def log(line):

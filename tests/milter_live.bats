@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# smtpd's milters with the filters administrators run, each Debian's
+# own, started by the test on loopback: OpenDKIM signing on submission
+# (the signature then verified by dkimpy's dkimverify against the key a
+# private NSD serves) and verifying on port 25 (Authentication-Results:
+# added), and rspamd's verdicts (the GTUBE test string refused).
+
+load helper
+load nsd
+
+setup() {
+	setup_postern
+	conf 'authdelay 0'
+	conf 'authplaintext yes'
+	printf 'alice@example.org\n' >"$CONF/users"
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt pstrn s3cret-alice)" >"$CONF/passwd"
+	FILTER_PID= DNS_PID= PRIVATE=
+}
+
+teardown() {
+	for p in $FILTER_PID $DNS_PID; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	[ -n "$PRIVATE" ] && rm -rf "$PRIVATE"
+	teardown_postern
+}
+
+MSG_HEADER='From: Alice <alice@example.org>\nTo: x@remote.test\nSubject: signed\nDate: Sat, 05 Dec 2026 07:00:00 +0000\nMessage-ID: <1@example.org>\n'
+
+queued_message() {
+	python3 "$TOP/tests/qentry.py" message "$(find "$QUEUE/todo" -type f | head -1)"
+}
+
+# private_dir: OpenDKIM refuses files below a directory others may write
+# (/tmp), so its own live in a fresh directory of root's under /run.
+private_dir() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (OpenDKIM's safe-path rules, port 53)"
+	PRIVATE=$(mktemp -d /run/postern-test.XXXXXX)
+	chmod 700 "$PRIVATE"
+}
+
+# start_opendkim MODE: a private OpenDKIM (s sign, v verify) for
+# example.org, selector test, asking the private NSD for keys.
+start_opendkim() {
+	command -v opendkim >/dev/null || skip "opendkim is not installed"
+	local port
+	port=$(free_port)
+	[ -e "$PRIVATE/test.private" ] ||
+	    opendkim-genkey -b 1024 -d example.org -s test -D "$PRIVATE"
+	chmod 600 "$PRIVATE/test.private"
+	cat >"$PRIVATE/opendkim.conf" <<EOC
+Syslog no
+Background no
+Socket inet:$port@127.0.0.1
+Mode $1
+Domain example.org
+Selector test
+KeyFile $PRIVATE/test.private
+Canonicalization relaxed/simple
+PidFile $PRIVATE/opendkim.pid
+Nameservers 127.0.0.2
+EOC
+	opendkim -x "$PRIVATE/opendkim.conf" -f 2>"$TESTDIR/opendkim.log" &
+	FILTER_PID=$!
+	wait_port 127.0.0.1 "$port" 30
+	conf "milter inet:127.0.0.1:$port"
+}
+
+# start_key_zone: NSD serving example.org with the test key's TXT record.
+start_key_zone() {
+	dns_namespace
+	local zone=$TESTDIR/example.zone
+	{
+		printf '$ORIGIN example.org.\n$TTL 300\n'
+		printf '@ SOA ns.example.org. hostmaster.example.org. 1 3600 600 86400 300\n'
+		printf '@ NS ns.example.org.\nns A 127.0.0.2\n'
+		cat "$PRIVATE/test.txt"
+	} >"$zone"
+	start_nsd "example.org=$zone"
+}
+
+submit() {	# submit BODY: as alice, logged in (AUTH PLAIN), from 192.0.2.7
+	local auth
+	auth=$(printf '\0alice@example.org\0s3cret-alice' | base64 -w0)
+	TCPREMOTEIP=192.0.2.7 smtp_pipe "EHLO c\nAUTH PLAIN $auth\nMAIL FROM:<alice@example.org>\nRCPT TO:<x@remote.test>\nDATA\n$MSG_HEADER\n$1\n.\nQUIT\n"
+}
+
+@test "OpenDKIM signs on submission (the client logged in: macro {auth_type}); dkimpy's dkimverify verifies the queued message against the key NSD serves" {
+	command -v dkimverify >/dev/null || skip "python3-dkim is not installed"
+	private_dir
+	start_opendkim s
+	start_key_zone
+	run submit 'Hello, signed world.'
+	echo "$output"
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	queued_message >"$TESTDIR/signed"
+	cat "$TESTDIR/signed"
+	head -1 "$TESTDIR/signed" | grep -q '^DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/simple; d=example.org; s=test;'
+	# what deliver will send, checked by another implementation, which
+	# finds the key in DNS
+	run with_resolv_conf dkimverify <"$TESTDIR/signed"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"signature ok"* ]]
+	# a changed body no longer verifies: the check can fail
+	sed 's/signed world/forged world/' "$TESTDIR/signed" >"$TESTDIR/forged"
+	run with_resolv_conf dkimverify <"$TESTDIR/forged"
+	[ "$status" -ne 0 ]
+	# not logged in: not signed (port 25's mail is not ours to sign)
+	rm -f "$QUEUE"/todo/*
+	run env TCPREMOTEIP=192.0.2.7 bash -c "printf 'EHLO c\nMAIL FROM:<x@remote.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: in\n\nx\n.\n' | '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>/dev/null"
+	! queued_message | grep -q '^DKIM-Signature:' || false
+}
+
+@test "OpenDKIM verifies on port 25: Authentication-Results: dkim=pass for a signed message, dkim=fail for one changed on the way" {
+	command -v dkimsign >/dev/null || skip "python3-dkim is not installed"
+	private_dir
+	opendkim-genkey -b 1024 -d example.org -s test -D "$PRIVATE"
+	start_key_zone
+	start_opendkim v
+	printf "$MSG_HEADER\nHello, signed world.\n" | dkimsign test example.org "$PRIVATE/test.private" >"$TESTDIR/signed"
+	grep -q '^DKIM-Signature:' "$TESTDIR/signed"
+	data=$(sed 's/^\.$/../' "$TESTDIR/signed")
+	run env TCPREMOTEIP=192.0.2.7 bash -c "printf 'EHLO c\nMAIL FROM:<alice@example.org>\nRCPT TO:<alice@example.org>\nDATA\n%s\n.\nQUIT\n' \"\$1\" | '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>'$LOG' | tr -d '\r'" _ "$data"
+	echo "$output"
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	queued_message >"$TESTDIR/got"
+	cat "$TESTDIR/got"
+	grep -A1 '^Authentication-Results: mx.test' "$TESTDIR/got" | grep -q 'dkim=pass'
+	rm -f "$QUEUE"/todo/*
+	data=$(sed 's/signed world/forged world/' "$TESTDIR/signed")
+	run env TCPREMOTEIP=192.0.2.7 bash -c "printf 'EHLO c\nMAIL FROM:<alice@example.org>\nRCPT TO:<alice@example.org>\nDATA\n%s\n.\nQUIT\n' \"\$1\" | '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>'$LOG' | tr -d '\r'" _ "$data"
+	queued_message >"$TESTDIR/got"
+	cat "$TESTDIR/got"
+	grep -A1 '^Authentication-Results: mx.test' "$TESTDIR/got" | grep -q 'dkim=fail'
+}
