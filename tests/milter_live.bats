@@ -135,3 +135,57 @@ submit() {	# submit BODY: as alice, logged in (AUTH PLAIN), from 192.0.2.7
 	cat "$TESTDIR/got"
 	grep -A1 '^Authentication-Results: mx.test' "$TESTDIR/got" | grep -q 'dkim=fail'
 }
+
+# start_rspamd: a private rspamd (Debian's configuration, its own
+# directories, ports and action thresholds: every message is marked
+# with X-Spam, none is refused on its score), its proxy in milter mode.
+start_rspamd() {
+	command -v rspamd >/dev/null || skip "rspamd is not installed"
+	private_dir
+	local proxy normal
+	proxy=$(free_port)
+	normal=$(free_port)
+	mkdir -p "$PRIVATE/override.d" "$PRIVATE/db" "$PRIVATE/run" "$PRIVATE/log"
+	cat >"$PRIVATE/override.d/worker-proxy.inc" <<EOC
+bind_socket = "127.0.0.1:$proxy";
+milter = yes;
+timeout = 60s;
+count = 1;
+upstream "local" {
+  default = yes;
+  hosts = "127.0.0.1:$normal";
+}
+EOC
+	printf 'bind_socket = "127.0.0.1:%s";\ncount = 1;\n' "$normal" \
+	    >"$PRIVATE/override.d/worker-normal.inc"
+	printf 'count = -1;\n' >"$PRIVATE/override.d/worker-controller.inc"
+	# no DNS to ask here: every lookup fails at once
+	printf 'dns {\n  nameserver = ["127.0.0.1:%s"];\n  timeout = 1s;\n  retransmits = 1;\n}\n' \
+	    "$(free_port)" >"$PRIVATE/override.d/options.inc"
+	printf 'reject = 1000;\nadd_header = -1000;\ngreylist = null;\nrewrite_subject = null;\n' \
+	    >"$PRIVATE/override.d/actions.conf"
+	rspamd -f -u root -g root -i -c /etc/rspamd/rspamd.conf \
+	    --var=LOCAL_CONFDIR="$PRIVATE" --var=DBDIR="$PRIVATE/db" \
+	    --var=RUNDIR="$PRIVATE/run" --var=LOGDIR="$PRIVATE/log" \
+	    >"$TESTDIR/rspamd.out" 2>&1 &
+	FILTER_PID=$!
+	wait_port 127.0.0.1 "$normal" 120
+	wait_port 127.0.0.1 "$proxy" 120
+	conf "milter inet:127.0.0.1:$proxy"
+	conf 'miltertimeout 60'
+}
+
+@test "rspamd: the GTUBE test string is refused with rspamd's reply; a plain message is queued, marked by rspamd's header change" {
+	start_rspamd
+	run env TCPREMOTEIP=192.0.2.7 bash -c "printf 'EHLO c\nMAIL FROM:<x@remote.test>\nRCPT TO:<alice@example.org>\nDATA\nFrom: x@remote.test\nTo: alice@example.org\nSubject: test\n\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\n.\nMAIL FROM:<x@remote.test>\nRCPT TO:<alice@example.org>\nDATA\nFrom: x@remote.test\nTo: alice@example.org\nSubject: lunch\nDate: Sat, 05 Dec 2026 07:00:00 +0000\nMessage-ID: <2@remote.test>\n\nLunch tomorrow at noon?\n.\nQUIT\n' | '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>'$LOG' | tr -d '\r'"
+	echo "$output"
+	[[ "$output" == *"554 5.7.1 Gtube pattern"* ]]
+	grep -q 'reject: cmd=END-OF-DATA client=192.0.2.7 .*reason="554 5.7.1 Gtube pattern"' "$LOG"
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	[ "$(find "$QUEUE/todo" -type f | wc -l)" -eq 1 ]
+	queued_message >"$TESTDIR/got"
+	cat "$TESTDIR/got"
+	grep -qx 'X-Spam: Yes' "$TESTDIR/got"
+	grep -qx 'Subject: lunch' "$TESTDIR/got"
+	! grep -q GTUBE "$TESTDIR/got" || false
+}
