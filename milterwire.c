@@ -48,12 +48,17 @@ milter_get_u32(const char *p)
 int
 milter_send(int fd, const struct packet *p, long long deadline)
 {
-	char head[5];
+	char small[5 + 1024];
 	uint32_t n = htonl((uint32_t)(p->len + 1));
 
-	memcpy(head, &n, 4);
-	head[4] = p->cmd;
-	return sock_send_all(fd, head, 5, deadline) < 0 ||
+	memcpy(small, &n, 4);
+	small[4] = p->cmd;
+	/* a small packet in one write: one segment, not two */
+	if (p->len <= sizeof small - 5) {
+		memcpy(small + 5, p->data, p->len);
+		return sock_send_all(fd, small, 5 + p->len, deadline);
+	}
+	return sock_send_all(fd, small, 5, deadline) < 0 ||
 	    sock_send_all(fd, p->data, p->len, deadline) < 0 ? -1 : 0;
 }
 
@@ -63,6 +68,7 @@ milter_read(int fd, struct packet *p, long long deadline)
 	char head[5];
 	unsigned long n;
 
+	sock_ack_at_once(fd);
 	if (sock_read_exact(fd, head, 5, deadline) < 0)
 		return -1;
 	n = milter_get_u32(head);
