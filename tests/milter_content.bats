@@ -184,7 +184,12 @@ delivered() { cat "$TESTDIR/mail/example.org/$1/new/"*; }
 		echo "$mode: $output"
 		[ "$status" -eq 0 ]
 		[[ "$output" == *"451 4.7.1 Service unavailable - try again later"* ]]
-		grep -q "milter: inet:127.0.0.1:$MPORT: .*; default action tempfail" "$LOG"
+		case $mode in
+		unasked) why='a change it did not ask for, or a malformed one' ;;
+		progress) why='no reply in time, or a bad one' ;;
+		bigbody) why='a new body larger than maxsize' ;;
+		esac
+		grep -q "milter: inet:127.0.0.1:$MPORT: $why; default action tempfail" "$LOG"
 		[ "$(queued_count)" -eq 0 ]
 		[ $((SECONDS - start)) -lt 50 ]
 		kill "$MILTER_PID" 2>/dev/null || true
