@@ -109,3 +109,16 @@ load milter_helper
 		sed -i '/^milter /d; /^miltertimeout /d' "$CONF/smtpd.conf"
 	done
 }
+
+@test "filters per listener: each configuration directory (a submission listener's, say) has its own milter lines, or none" {
+	start_milter
+	cp -r "$CONF" "$TESTDIR/conf2"
+	sed -i '/^milter /d' "$TESTDIR/conf2/smtpd.conf"
+	run bash -c "printf 'EHLO c\nQUIT\n' | TCPREMOTEIP=192.0.2.9 '$SMTPD' -C '$TESTDIR/conf2' -Q '$QUEUE' 2>/dev/null | tr -d '\r'"
+	echo "$output"
+	[[ "$output" == *"221 2.0.0"* ]]
+	run session 'EHLO c\nQUIT\n'
+	[[ "$output" == *"221 2.0.0"* ]]
+	grep -qx 'connect unknown 2 192.0.2.7' "$TESTDIR/milter.log"
+	! grep -q '192.0.2.9' "$TESTDIR/milter.log" || false
+}

@@ -47,6 +47,25 @@ delivered() { cat "$TESTDIR/mail/example.org/$1/new/"*; }
 	[ "$(python3 "$TOP/tests/qentry.py" pieces "$(queued_file)")" -eq 1 ]
 }
 
+@test "a filter that asks for header values with their leading space (SMFIP_HDR_LEADSPC) gets them so, and its new fields are written as it gives them" {
+	start_milter leadspc=yes 'add=X-Spaced:  two spaces' 'add=X-Tight:none'
+	run session "$MSG"
+	echo "$output"
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	events | grep -x 'header Subject:  hello'
+	events | grep -x 'header X-Drop:  me'
+	queued_message | grep -x 'X-Spaced:  two spaces'
+	queued_message | grep -x 'X-Tight:none'
+	# without it, the value without its space, and one written back
+	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
+	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	rm -f "$QUEUE"/todo/* "$TESTDIR/milter.log"
+	start_milter 'add=X-Tight:none'
+	run session "$MSG"
+	events | grep -x 'header Subject: hello'
+	queued_message | grep -x 'X-Tight: none'
+}
+
 @test "verdicts on the content, given at the end of the data: a field rejected, the end tempfailed, the body discarded, DATA refused" {
 	start_milter 'header:X-Drop=reply:550 5.7.1 No X-Drop here'
 	run session "$MSG"

@@ -86,7 +86,7 @@ submit() {	# submit BODY: as alice, logged in (AUTH PLAIN), from 192.0.2.7
 	TCPREMOTEIP=192.0.2.7 smtp_pipe "EHLO c\nAUTH PLAIN $auth\nMAIL FROM:<alice@example.org>\nRCPT TO:<x@remote.test>\nDATA\n$MSG_HEADER\n$1\n.\nQUIT\n"
 }
 
-@test "OpenDKIM signs on submission (the client logged in: macro {auth_type}); dkimpy's dkimverify verifies the queued message against the key NSD serves" {
+@test "OpenDKIM signs on submission (the client logged in: macro {auth_type}); dkimpy's dkimverify verifies it against the key NSD serves, queued and as deliver hands it to the next hop" {
 	command -v dkimverify >/dev/null || skip "python3-dkim is not installed"
 	private_dir
 	start_opendkim s
@@ -107,6 +107,21 @@ submit() {	# submit BODY: as alice, logged in (AUTH PLAIN), from 192.0.2.7
 	sed 's/signed world/forged world/' "$TESTDIR/signed" >"$TESTDIR/forged"
 	run with_resolv_conf dkimverify <"$TESTDIR/forged"
 	[ "$status" -ne 0 ]
+	# and as it leaves: deliver sends it to the next hop (a scripted
+	# server), where what arrived still verifies
+	local port
+	port=$(free_port)
+	mkdir -p "$TESTDIR/fake"
+	python3 "$TOP/tests/fakesmtp.py" "127.0.0.1:$port" "$TESTDIR/fake" "ready=$TESTDIR/fake/ready" &
+	FILTER_PID="$FILTER_PID $!"
+	for _ in $(seq 600); do [ -e "$TESTDIR/fake/ready" ] && break; sleep 0.1; done
+	echo "remote.test 127.0.0.1:$port tls=none" >"$CONF/routes"
+	"$TOP/deliver" -C "$CONF" -Q "$QUEUE" 2>"$TESTDIR/deliver.log"
+	grep -q 'status=sent' "$TESTDIR/deliver.log"
+	grep -v '^X-Fake-' "$TESTDIR/fake/1.eml" >"$TESTDIR/arrived"
+	run with_resolv_conf dkimverify <"$TESTDIR/arrived"
+	echo "$output"
+	[ "$status" -eq 0 ]
 	# not logged in: not signed (port 25's mail is not ours to sign)
 	rm -f "$QUEUE"/todo/*
 	run env TCPREMOTEIP=192.0.2.7 bash -c "printf 'EHLO c\nMAIL FROM:<x@remote.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: in\n\nx\n.\n' | '$SMTPD' -C '$CONF' -Q '$QUEUE' 2>/dev/null"

@@ -21,6 +21,8 @@ the message (before its eom answer):
   delete)  newbody=TEXT ("\\n" a line end; one replacebody call per ";"
   separated part)  addrcpt=ADDR  addrcpt_par=ADDR:ARGS  delrcpt=ADDR
   chgfrom=ADDR  quarantine=REASON
+The rule leadspc=yes asks for header values with their leading space
+(SMFIP_HDR_LEADSPC): as received, and as given in add=.
 Content events log "data", "header NAME: VALUE" (the value as received,
 between the colon and the line end), "eoh", "body " and the whole body
 as a Python repr, "eom".
@@ -143,6 +145,9 @@ class TestMilter(Milter.Base):
         return Milter.CONTINUE
 
 
+if RULES.pop("leadspc", "") == "yes":
+    # header values with their leading white space, both ways
+    Milter.enable_protocols(TestMilter, Milter.P_HDR_LEADSPC)
 Milter.factory = TestMilter
 FLAGS = RULES.pop("flags", "ALL")
 Milter.set_flags({"ADDHDRS": Milter.ADDHDRS, "NONE": 0}.get(
