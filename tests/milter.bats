@@ -122,3 +122,17 @@ load milter_helper
 	grep -qx 'connect unknown 2 192.0.2.7' "$TESTDIR/milter.log"
 	! grep -q '192.0.2.9' "$TESTDIR/milter.log" || false
 }
+
+@test "macros of a logged-in client behind a TLS wrapper: {tls_version} at HELO, {auth_type} and {auth_authen} at MAIL" {
+	start_milter
+	conf 'authdelay 0'
+	printf 'alice@example.org:%s\n' "$(openssl passwd -6 -salt pstrn s3cret-alice)" >"$CONF/passwd"
+	auth=$(printf '\0alice@example.org\0s3cret-alice' | base64 -w0)
+	run bash -c "printf 'EHLO c\nAUTH PLAIN $auth\nMAIL FROM:<alice@example.org>\nQUIT\n' | SSL_PROTOCOL=TLSv1.3 TCPREMOTEIP=192.0.2.7 '$SMTPD' -S -C '$CONF' -Q '$QUEUE' 2>/dev/null | tr -d '\r'"
+	echo "$output"
+	[[ "$output" == *"235 2.7.0"* ]]
+	[[ "$output" == *"250 2.1.0 Ok"* ]]
+	grep -A20 '^helo c' "$TESTDIR/milter.log" | grep -qx 'macro {tls_version}=TLSv1.3'
+	grep -A20 '^mail <alice@example.org>' "$TESTDIR/milter.log" | grep -qx 'macro {auth_type}=PLAIN'
+	grep -A20 '^mail <alice@example.org>' "$TESTDIR/milter.log" | grep -qx 'macro {auth_authen}=alice@example.org'
+}
