@@ -23,52 +23,39 @@
 
 #define FIELD_NAME_MAX 997
 
+/* The checks' verdict on a part of the message; the first refusal stays. */
+static void
+ask(struct session *s, enum content_part part, const char *p, size_t n)
+{
+	const char *why;
+
+	if (s->tx.content_reply[0] == '\0' &&
+	    (why = s->checks.content(s->checks.ctx, s, part, p, n)) != NULL)
+		str_copy(s->tx.content_reply, why, sizeof s->tx.content_reply);
+}
+
 static void
 on_field(void *ctx, const char *text, size_t n, long long off, long long len)
 {
 	struct session *s = ctx;
-	const char *why;
 
 	msgedit_received(&s->tx.edit, text, n, off, len);
-	if (s->tx.content_reply[0] == '\0' &&
-	    (why = s->checks.content(s->checks.ctx, s, CONTENT_FIELD, text,
-	    n)) != NULL)
-		str_copy(s->tx.content_reply, why, sizeof s->tx.content_reply);
+	ask(s, CONTENT_FIELD, text, n);
 }
 
 static void
 on_end_of_header(void *ctx, long long off, int empty_line)
 {
 	struct session *s = ctx;
-	const char *why;
 
 	msgedit_header_end(&s->tx.edit, off, empty_line);
-	if (s->tx.content_reply[0] == '\0' &&
-	    (why = s->checks.content(s->checks.ctx, s, CONTENT_END_OF_HEADER,
-	    "", 0)) != NULL)
-		str_copy(s->tx.content_reply, why, sizeof s->tx.content_reply);
+	ask(s, CONTENT_END_OF_HEADER, "", 0);
 }
 
 static void
 on_body(void *ctx, const char *p, size_t n)
 {
-	struct session *s = ctx;
-	const char *why;
-
-	if (s->tx.content_reply[0] == '\0' &&
-	    (why = s->checks.content(s->checks.ctx, s, CONTENT_BODY, p,
-	    n)) != NULL)
-		str_copy(s->tx.content_reply, why, sizeof s->tx.content_reply);
-}
-
-static void
-on_begin(struct session *s)
-{
-	const char *why = s->checks.content(s->checks.ctx, s, CONTENT_BEGIN,
-	    s->tx.id, strlen(s->tx.id));
-
-	if (why != NULL)
-		str_copy(s->tx.content_reply, why, sizeof s->tx.content_reply);
+	ask(ctx, CONTENT_BODY, p, n);
 }
 
 /* A message starts: its fields are to be found, if filters read it. */
@@ -86,7 +73,7 @@ content_begin(struct session *s)
 	    NULL)
 		return -1;
 	hdrscan_init(s->tx.scan, &ops);
-	on_begin(s);
+	ask(s, CONTENT_BEGIN, s->tx.id, strlen(s->tx.id));
 	return 0;
 }
 

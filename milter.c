@@ -7,12 +7,14 @@
  * values with their leading space to those that ask (SMFIP_HDR_LEADSPC),
  * and offers every change to the message but the macro list
  * (miltermod.c); to a queue program (QMAILQUEUE), which has been sent
- * the message by the end of it, only the envelope's.  A filter is hostile like any peer: every
- * step has a deadline (milterconnecttimeout, miltertimeout), a reply is
- * at most MILTER_PACKET_MAX octets, and a filter that fails, is silent
- * or says what the protocol does not allow gets milterdefault: tempfail
- * (every later command of the session 451, as Postfix does) or accept
- * (the filter is left out for the rest of the session), logged.
+ * the message by the end of it, only the envelope's.  A filter is
+ * hostile like any peer: every step has a deadline (milterconnecttimeout,
+ * miltertimeout, and for all of a filter's replies at the end of a
+ * message miltermessagetimeout), a reply is at most MILTER_PACKET_MAX
+ * octets, and a filter that fails, is silent or says what the protocol
+ * does not allow gets milterdefault: tempfail (every later command of
+ * the session 451, as Postfix does) or accept (the filter is left out
+ * for the rest of the session), logged.
  */
 #include "milter.h"
 
@@ -351,9 +353,10 @@ milters_header(struct milters *ms, const char *field, size_t n,
 	vlen = n - (size_t)(value - field);
 	while (vlen > 0 && (value[vlen - 1] == '\n'))
 		vlen--;
+	/* name NUL value NUL; the value with and without its white space */
 	milter_put(&ev, field, (size_t)(colon - field));
 	milter_put(&ev, "", 1);
-	bare = ev;
+	milter_put(&bare, ev.data, ev.len);
 	milter_put(&ev, value, vlen);
 	milter_put(&ev, "", 1);
 	while (vlen > 0 && (*value == ' ' || *value == '\t')) {
