@@ -66,6 +66,23 @@ delivered() { cat "$TESTDIR/mail/example.org/$1/new/"*; }
 	queued_message | grep -x 'X-Tight: none'
 }
 
+@test "a large body (520 KB: nine chunks) reaches the filter whole, every line end CR LF" {
+	start_milter
+	python3 -c 'import sys; sys.stdout.write("".join("line %06d of a long body\n" % i for i in range(20000)))' >"$TESTDIR/body"
+	{ printf 'EHLO c\nMAIL FROM:<a@b.test>\nRCPT TO:<alice@example.org>\nDATA\nSubject: big\n\n'; cat "$TESTDIR/body"; printf '.\nQUIT\n'; } >"$TESTDIR/session"
+	run bash -c "TCPREMOTEIP=192.0.2.7 '$SMTPD' -C '$CONF' -Q '$QUEUE' <'$TESTDIR/session' 2>'$LOG' | tr -d '\r'"
+	echo "$output" | tail -3
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	# the filter's whole body, as it logged it, is ours with CR LF
+	python3 - "$TESTDIR/milter.log" "$TESTDIR/body" <<'PY'
+import ast, sys
+got = [l for l in open(sys.argv[1]) if l.startswith("body ")][-1]
+want = open(sys.argv[2], "rb").read().replace(b"\n", b"\r\n")
+body = ast.literal_eval(got[5:].strip())
+assert body == want, (len(body), len(want))
+PY
+}
+
 @test "verdicts on the content, given at the end of the data: a field rejected, the end tempfailed, the body discarded, DATA refused" {
 	start_milter 'header:X-Drop=reply:550 5.7.1 No X-Drop here'
 	run session "$MSG"
