@@ -244,6 +244,22 @@ content_changed(const struct session *s)
 	return s->tx.edit.changed;
 }
 
+/*
+ * The filters are done: a CR the new body ended with, held back for an
+ * LF that never came, is written now.  -1 failed.
+ */
+int
+content_changes_end(struct session *s)
+{
+	long long off;
+
+	if (!s->tx.edit.pending_cr)
+		return 0;
+	s->tx.edit.pending_cr = 0;
+	off = message_append(s, "\r", 1);
+	return off < 0 ? -1 : msgedit_body_piece(&s->tx.edit, off, 1);
+}
+
 /* Commits the message as the pieces the filters left. */
 enum commit_result
 content_commit(struct session *s, const char *env, size_t envlen)

@@ -26,6 +26,7 @@ int content_change_field(struct session *s, const char *name, unsigned nth,
 int content_body_begin(struct session *s);
 int content_body(struct session *s, const char *p, size_t n);
 int content_changed(const struct session *s);
+int content_changes_end(struct session *s);
 enum commit_result content_commit(struct session *s, const char *env,
     size_t envlen);
 

@@ -288,7 +288,7 @@ message_finish(struct session *s, char *reply, size_t replysize)
 		return;
 	}
 	/* The envelope ends with one more NUL after the last recipient. */
-	if (buf_append(&t->envelope, "", 1) < 0) {
+	if (content_changes_end(s) < 0 || buf_append(&t->envelope, "", 1) < 0) {
 		drop_message(s);
 		str_copy(reply, "451 4.3.0 Error: out of memory", replysize);
 		return;

@@ -168,6 +168,14 @@ PY
 	[ -z "$(ls "$TESTDIR/mail/example.org/alice/new" 2>/dev/null)" ]
 }
 
+@test "a new body that ends in a lone CR keeps it (held back for an LF that never came)" {
+	start_milter 'newbody=one\ntwo\r'
+	run session "$MSG"
+	echo "$output"
+	[[ "$output" == *"250 2.0.0 Ok: queued as"* ]]
+	[ "$(queued_message | tail -c 8 | od -An -c | tr -s ' ')" = " o n e \n t w o \r" ]
+}
+
 @test "every recipient deleted: the message is discarded (250), as Postfix does; quarantine: queued on hold" {
 	start_milter 'delrcpt=alice@example.org'
 	run session "$MSG"

@@ -18,7 +18,7 @@ flags=NONE for nothing.  Otherwise it registers for every change, and
 these rules, in the order given, are the changes it makes at the end of
 the message (before its eom answer):
   add=NAME:VALUE  ins=INDEX:NAME:VALUE  chg=NAME:INDEX:VALUE (empty:
-  delete)  newbody=TEXT ("\\n" a line end; one replacebody call per ";"
+  delete)  newbody=TEXT ("\\n" a line end, "\\r" a lone CR; one replacebody call per ";"
   separated part)  addrcpt=ADDR  addrcpt_par=ADDR:ARGS  delrcpt=ADDR
   chgfrom=ADDR  quarantine=REASON
 The rule leadspc=yes asks for header values with their leading space
@@ -123,7 +123,8 @@ class TestMilter(Milter.Base):
                 self.chgheader(name, int(idx), value)
             elif kind == "newbody":
                 for part in arg.split(";"):
-                    self.replacebody(part.replace("\\n", "\r\n").encode())
+                    self.replacebody(part.replace("\\n", "\r\n")
+                                     .replace("\\r", "\r").encode())
             elif kind == "addrcpt":
                 self.addrcpt("<%s>" % arg)
             elif kind == "addrcpt_par":
