@@ -103,10 +103,8 @@ load milter_helper
 		[ "${lines[0]}" = "421 4.7.1 Service unavailable - try again later" ]
 		grep -q "milter: inet:127.0.0.1:$MPORT: .*; default action tempfail" "$LOG"
 		[ $((SECONDS - start)) -lt 50 ]
-		kill "$MILTER_PID" 2>/dev/null || true
-		wait "$MILTER_PID" 2>/dev/null || true
-		MILTER_PID=
-		sed -i '/^milter /d; /^miltertimeout /d' "$CONF/smtpd.conf"
+		stop_milter
+		sed -i '/^miltertimeout /d' "$CONF/smtpd.conf"
 	done
 }
 

@@ -57,8 +57,7 @@ delivered() { cat "$TESTDIR/mail/example.org/$1/new/"*; }
 	queued_message | grep -x 'X-Spaced:  two spaces'
 	queued_message | grep -x 'X-Tight:none'
 	# without it, the value without its space, and one written back
-	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
-	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	stop_milter
 	rm -f "$QUEUE"/todo/* "$TESTDIR/milter.log"
 	start_milter 'add=X-Tight:none'
 	run session "$MSG"
@@ -92,23 +91,20 @@ PY
 	grep -q 'reject: cmd=DATA client=192.0.2.7 .*reason="550 5.7.1 No X-Drop here"' "$LOG"
 	# once refused, the filter is told no more of this message
 	! events | grep -q '^eom$' || false
-	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
-	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	stop_milter
 	start_milter 'eom=tempfail'
 	run session "$MSG"
 	echo "$output"
 	[[ "$output" == *"451 4.7.1 Service unavailable - try again later"* ]]
 	[ "$(queued_count)" -eq 0 ]
-	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
-	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	stop_milter
 	start_milter 'body=discard'
 	run session "$MSG"
 	echo "$output"
 	[[ "$output" == *"250 2.0.0 Ok"* ]]
 	[ "$(queued_count)" -eq 0 ]
 	grep -q 'discard: client=192.0.2.7 from=<a@b.test>' "$LOG"
-	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
-	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	stop_milter
 	start_milter 'data=reject'
 	run session "$MSG"
 	echo "$output"
@@ -183,8 +179,7 @@ PY
 	[[ "$output" == *"250 2.0.0 Ok"* ]]
 	[ "$(queued_count)" -eq 0 ]
 	grep -q 'milter: id=.* every recipient deleted; discarded' "$LOG"
-	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
-	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	stop_milter
 	start_milter 'quarantine=looks like spam'
 	run session "$MSG"
 	echo "$output"
@@ -209,8 +204,7 @@ PY
 	# a tempfail of its own; offered, the change would have been made
 	[[ "$output" == *"451 4.3.0 pymilter: untrapped exception"* ]]
 	[ "$(queued_count)" -eq 0 ]
-	kill "$MILTER_PID"; wait "$MILTER_PID" 2>/dev/null || true
-	sed -i '/^milter /d' "$CONF/smtpd.conf"
+	stop_milter
 	start_milter 'addrcpt=bob@example.org'
 	run session "$MSG"
 	echo "$output"
@@ -236,10 +230,8 @@ PY
 		grep -q "milter: inet:127.0.0.1:$MPORT: $why; default action tempfail" "$LOG"
 		[ "$(queued_count)" -eq 0 ]
 		[ $((SECONDS - start)) -lt 50 ]
-		kill "$MILTER_PID" 2>/dev/null || true
-		wait "$MILTER_PID" 2>/dev/null || true
-		MILTER_PID=
-		sed -i '/^milter /d; /^miltertimeout /d; /^maxsize /d' "$CONF/smtpd.conf"
+		stop_milter
+		sed -i '/^miltertimeout /d; /^maxsize /d' "$CONF/smtpd.conf"
 	done
 	# with milterdefault accept, the message goes through unchanged
 	conf 'milterdefault accept'

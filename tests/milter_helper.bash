@@ -26,6 +26,14 @@ start_milter() {
 	conf "milter inet:127.0.0.1:$MPORT"
 }
 
+# stop_milter: the filter gone and out of smtpd.conf, for the next one
+stop_milter() {
+	kill "$MILTER_PID" 2>/dev/null || true
+	wait "$MILTER_PID" 2>/dev/null || true
+	MILTER_PID=
+	sed -i '/^milter /d' "$CONF/smtpd.conf"
+}
+
 session() {	# session 'COMMANDS': from 192.0.2.7, port 4567
 	TCPREMOTEIP=192.0.2.7 TCPREMOTEPORT=4567 smtp_pipe "$1"
 }
